@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::fprintf(stderr, "meshctl: under construction\n"); return 2; }

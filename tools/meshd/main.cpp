@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::fprintf(stderr, "meshd: under construction\n"); return 2; }
