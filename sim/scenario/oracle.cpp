@@ -1,0 +1,100 @@
+#include "sim/scenario/oracle.h"
+
+#include <fmt/format.h>
+
+namespace meshd::sim {
+
+using membership::PeerState;
+
+LivenessOracle::LivenessOracle(World& world, const Invariants& invariants, RunningFn running)
+    : world_(world), inv_(invariants), running_(std::move(running)), n_(world.node_count()),
+      pairs_(n_ * n_), seen_epoch_(n_, 0) {}
+
+bool LivenessOracle::observer_alive(size_t i) const {
+  return world_.is_up(i) && !world_.is_paused(i) && running_(i);
+}
+
+bool LivenessOracle::truth(size_t i, size_t j) const {
+  if (!observer_alive(j)) return false;
+  NetworkModel& net = world_.network();
+  if (net.blocked(i, j) || net.blocked(j, i) || net.clogged(i, j) || net.clogged(j, i)) return false;
+  return net.link_config(i, j).loss < 1.0 && net.link_config(j, i).loss < 1.0;
+}
+
+void LivenessOracle::violation(std::string text) {
+  ++violation_count_;
+  if (violations_.size() < kViolationsMax) violations_.push_back(std::move(text));
+}
+
+void LivenessOracle::refresh(std::string_view cause) {
+  for (size_t i = 0; i < n_; ++i) {
+    // An observer's epoch advances whenever it (re)gains the ability to
+    // observe (restart, resume): expectations restart from that moment. A
+    // restarted process also forgets its verdicts; a resumed one keeps them.
+    const bool alive = observer_alive(i);
+    const uint64_t epoch = world_.incarnation(i) * 2 + (alive ? 1 : 0);
+    const bool new_epoch = epoch != seen_epoch_[i];
+    const bool restarted = world_.incarnation(i) != seen_epoch_[i] / 2;
+    seen_epoch_[i] = epoch;
+    for (size_t j = 0; j < n_; ++j) {
+      if (i == j) continue;
+      Pair& p = pair(i, j);
+      if (restarted) p.view = PeerState::unknown;
+      if (!alive) {
+        p.pending = false;
+        ++p.generation;
+        continue;
+      }
+      const bool t = truth(i, j);
+      if (t != p.truth || new_epoch) {
+        p.truth = t;
+        p.truth_since_us = world_.now_us();
+        expect(i, j, cause);
+      }
+    }
+  }
+}
+
+void LivenessOracle::expect(size_t i, size_t j, std::string_view cause) {
+  Pair& p = pair(i, j);
+  ++p.generation;
+  p.cause = std::string(cause);
+  const PeerState want = p.truth ? PeerState::up : PeerState::down;
+  const int64_t bound = p.truth ? inv_.detect_up_within_us : inv_.detect_down_within_us;
+  p.pending = (p.view != want);
+  if (!p.pending || bound <= 0) return;
+  const uint64_t gen = p.generation;
+  world_.at(world_.now_us() + bound, [this, i, j, gen] { check(i, j, gen); });
+}
+
+void LivenessOracle::check(size_t i, size_t j, uint64_t generation) {
+  Pair& p = pair(i, j);
+  if (p.generation != generation || !p.pending || !observer_alive(i)) return;
+  const bool want_up = p.truth;
+  const int64_t bound = want_up ? inv_.detect_up_within_us : inv_.detect_down_within_us;
+  violation(fmt::format("t={:.3f}s node {} did not mark node {} {} within {} ms of t={:.3f}s ({}); its verdict: {}",
+                        world_.now_us() / 1e6, i, j, want_up ? "up" : "down", bound / 1000,
+                        p.truth_since_us / 1e6, p.cause, membership::peer_state_name(p.view)));
+  world_.record(TraceKind::check, static_cast<uint32_t>(i), "violation");
+  p.pending = false;
+}
+
+void LivenessOracle::on_verdict(size_t observer, size_t target, PeerState to) {
+  if (observer >= n_ || target >= n_ || observer == target) return;
+  Pair& p = pair(observer, target);
+  const int64_t now = world_.now_us();
+  if (to == PeerState::down && p.truth && inv_.no_false_down &&
+      now - p.truth_since_us > inv_.detect_up_within_us) {
+    ++false_downs_;
+    violation(fmt::format("t={:.3f}s node {} marked reachable node {} down (false positive; reachable since t={:.3f}s)",
+                          now / 1e6, observer, target, p.truth_since_us / 1e6));
+  }
+  p.view = to;
+  const PeerState want = p.truth ? PeerState::up : PeerState::down;
+  if (p.pending && to == want) {
+    p.pending = false;
+    (p.truth ? recovery_us_ : detection_us_).push_back(now - p.truth_since_us);
+  }
+}
+
+}  // namespace meshd::sim

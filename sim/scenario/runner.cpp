@@ -1,0 +1,143 @@
+#include "sim/scenario/runner.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "sim/scenario/node_service.h"
+#include "sim/scenario/oracle.h"
+#include "sim/world.h"
+
+namespace meshd::sim {
+
+Distribution distribution_of(std::vector<int64_t> samples) {
+  Distribution d;
+  d.count = samples.size();
+  if (samples.empty()) return d;
+  std::sort(samples.begin(), samples.end());
+  auto at = [&](size_t permille) { return samples[std::min(samples.size() - 1, samples.size() * permille / 1000)]; };
+  d.p50 = at(500);
+  d.p99 = at(990);
+  d.max = samples.back();
+  return d;
+}
+
+namespace {
+
+NodeConfig config_for(const Scenario& sc, const World& world, size_t i) {
+  NodeConfig c;
+  c.name = fmt::format("n{}", i);
+  c.listen = world.address_of(i);
+  c.data_dir = ".";
+  c.liveness = sc.liveness;
+  for (size_t j = 0; j < sc.nodes; ++j) {
+    if (j != i) c.peers.push_back({fmt::format("n{}", j), world.address_of(j)});
+  }
+  return c;
+}
+
+void apply_fault(World& world, const Fault& f) {
+  const size_t node = static_cast<size_t>(f.node);
+  const size_t from = static_cast<size_t>(f.from), to = static_cast<size_t>(f.to);
+  switch (f.kind) {
+    case FaultKind::crash: world.crash(node); break;
+    case FaultKind::restart: world.restart(node); break;
+    case FaultKind::pause: world.pause(node); break;
+    case FaultKind::resume: world.resume(node); break;
+    case FaultKind::wipe: world.wipe(node); world.start(node); break;
+    case FaultKind::partition: world.network().partition(f.side_a, f.side_b); break;
+    case FaultKind::block: world.network().block(from, to); break;
+    case FaultKind::unblock: world.network().unblock(from, to); break;
+    case FaultKind::clog: world.network().clog(from, to); break;
+    case FaultKind::unclog: world.network().unclog(from, to); break;
+    case FaultKind::heal: world.network().heal_all(); break;
+    case FaultKind::clock_jump: world.jump_wall_us(node, f.delta_us); break;
+    case FaultKind::drift: world.set_drift_ppm(node, f.drift_ppm); break;
+    case FaultKind::link: world.network().set_link(from, to, f.link); break;
+    case FaultKind::disk: world.set_disk_faults(node, f.disk); break;
+  }
+}
+
+std::string describe(const Fault& f) {
+  std::string s = fmt::format("{} at {:.3f}s", fault_kind_name(f.kind), f.at_us / 1e6);
+  if (f.node >= 0) s += fmt::format(" node {}", f.node);
+  if (f.from >= 0) s += fmt::format(" {}->{}", f.from, f.to);
+  return s;
+}
+
+}  // namespace
+
+RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
+  World world(opt.seed);
+  world.trace().set_recording(opt.record_trace);
+  world.set_log_stderr(opt.log_stderr);
+  if (sc.nodes > 200) {
+    // Big worlds: smaller fiber stacks keep 1000 nodes well under 1 GiB.
+    Runtime::Limits limits;
+    limits.stack_bytes = 64 * 1024;
+    world.set_runtime_limits(limits);
+  }
+  world.network().set_default_link(sc.network);
+
+  std::vector<NodeService*> services(sc.nodes, nullptr);
+  LivenessOracle* oracle_ptr = nullptr;
+  RandomStream clocks = world.random().stream("scenario", "clocks");
+  for (size_t i = 0; i < sc.nodes; ++i) {
+    NodeOptions no;
+    no.clock_offset_us = sc.clock_offset_us_max > 0 ? clocks.range(0, sc.clock_offset_us_max) : 0;
+    no.clock_drift_ppm = sc.clock_drift_ppm_max > 0
+                             ? clocks.range(-sc.clock_drift_ppm_max, sc.clock_drift_ppm_max) : 0;
+    world.add_node(
+        [&, i](Env& env, size_t index) -> std::unique_ptr<Service> {
+          auto svc = std::make_unique<NodeService>(
+              env, config_for(sc, world, index),
+              [&world](const Address& a) { return world.node_of(a); },
+              [&oracle_ptr, index](size_t target, membership::PeerState to) {
+                if (oracle_ptr) oracle_ptr->on_verdict(index, target, to);
+              });
+          services[i] = svc.get();
+          return svc;
+        },
+        no);
+  }
+  LivenessOracle oracle(world, sc.invariants, [&](size_t n) {
+    return world.service(n) != nullptr && services[n] != nullptr && services[n]->running();
+  });
+  oracle_ptr = &oracle;
+
+  world.start_all();
+  oracle.refresh("start");
+  for (const Fault& f : sc.faults) {
+    world.at(f.at_us, [&world, &oracle, f] {
+      const std::string what = describe(f);
+      world.record(TraceKind::fault, f.node >= 0 ? static_cast<uint32_t>(f.node) : kWorldNode, what);
+      apply_fault(world, f);
+      oracle.refresh(what);
+    });
+  }
+  const int64_t end_us = opt.until_us >= 0 ? std::min(opt.until_us, sc.duration_us) : sc.duration_us;
+  world.run_until(end_us);
+
+  RunResult r;
+  r.nodes = sc.nodes;
+  r.violations = oracle.violations();
+  r.violation_count = oracle.violation_count();
+  r.passed = r.violation_count == 0;
+  r.trace_hash = world.trace().hash();
+  r.events = world.events_processed();
+  r.sim_us = world.now_us();
+  r.detection_us = distribution_of(oracle.detection_us());
+  r.recovery_us = distribution_of(oracle.recovery_us());
+  r.false_downs = oracle.false_downs();
+  r.network = world.network().counters();
+  if (opt.record_trace) r.trace = world.trace().recorded();
+  r.final_state = nlohmann::json::array();
+  for (size_t i = 0; i < sc.nodes; ++i) {
+    Service* s = world.service(i);
+    r.final_state.push_back({{"node", i}, {"up", world.is_up(i)}, {"paused", world.is_paused(i)},
+                             {"state", s ? s->snapshot() : nlohmann::json()}});
+  }
+  return r;
+}
+
+}  // namespace meshd::sim

@@ -1,0 +1,52 @@
+// run_scenario: builds a World from a Scenario and a seed, runs it with the
+// liveness oracle, and reports the outcome.
+//
+// Everything the run does is a function of (scenario, seed): per-node clock
+// offsets and drifts are drawn from the seed's "scenario/clocks" stream,
+// faults come from the scenario's timeline. Wall-clock time is not measured
+// here (sim/ has no clocks); tools/meshsim times the call.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/scenario/scenario.h"
+#include "sim/trace.h"
+
+namespace meshd::sim {
+
+struct RunOptions {
+  uint64_t seed = 1;
+  bool record_trace = false;   // keep every TraceEvent (divergence, --trace)
+  bool log_stderr = false;     // print node logs as they happen
+  int64_t until_us = -1;       // stop early (then dump state); -1: full run
+};
+
+struct Distribution {
+  size_t count = 0;
+  int64_t p50 = 0, p99 = 0, max = 0;
+};
+Distribution distribution_of(std::vector<int64_t> samples);
+
+struct RunResult {
+  bool passed = false;
+  std::vector<std::string> violations;
+  uint64_t violation_count = 0;
+  uint64_t trace_hash = 0;
+  uint64_t events = 0;
+  int64_t sim_us = 0;
+  size_t nodes = 0;
+  Distribution detection_us;   // truth false -> verdict down
+  Distribution recovery_us;    // truth true  -> verdict up
+  uint64_t false_downs = 0;
+  std::map<std::string, uint64_t> network;  // network model counters
+  std::vector<TraceEvent> trace;            // when record_trace
+  nlohmann::json final_state;               // every node's snapshot at the end
+};
+
+RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+}  // namespace meshd::sim

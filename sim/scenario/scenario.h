@@ -1,0 +1,88 @@
+// Scenario: a declarative simulation test (docs/simulation.md, "Writing a
+// scenario"). A JSON file names the nodes, the network, the node config
+// overrides, a fault timeline and the oracle's bounds:
+//
+// {
+//   "name": "partition-heal",
+//   "nodes": 5,                       // 1..kScenarioNodesMax, full mesh of peers
+//   "duration_s": 60,
+//   "liveness": {"ping_interval_ms": 100, "down_after_ms": 500},
+//   "network": {"latency_us_min": 300, "latency_us_mean": 700, "loss": 0.0,
+//               "duplicate": 0.0, "reorder": 0.0, "corrupt": 0.0},
+//   "clocks": {"offset_ms_max": 1000, "drift_ppm_max": 200},
+//   "faults": [ {"at_s": 10, "kind": "partition", "a": [0, 1], "b": [2, 3, 4]},
+//               {"at_s": 20, "kind": "heal"} ],
+//   "invariants": {"detect_down_within_ms": 1500, "detect_up_within_ms": 1500,
+//                  "no_false_down": true}
+// }
+//
+// Fault kinds: crash, restart, pause, resume, wipe (node); partition (a, b),
+// block / unblock / clog / unclog (from, to), heal; clock_jump (node,
+// delta_ms), drift (node, ppm); link (from, to, any network field); disk
+// (node, read_bitrot, write_eio, fsync_eio, capacity_bytes). Every error
+// names the field and the line. Limits: kScenarioNodesMax nodes,
+// kScenarioFaultsMax faults, kScenarioDurationSMax simulated seconds.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/env/status.h"
+#include "core/membership/liveness.h"
+#include "sim/disk_model.h"
+#include "sim/network_model.h"
+
+namespace meshd::sim {
+
+constexpr size_t kScenarioNodesMax = 4096;
+constexpr size_t kScenarioFaultsMax = 10'000;
+constexpr int64_t kScenarioDurationSMax = 7 * 24 * 3600;
+
+enum class FaultKind : uint8_t {
+  crash, restart, pause, resume, wipe,
+  partition, block, unblock, clog, unclog, heal,
+  clock_jump, drift, link, disk,
+};
+std::string_view fault_kind_name(FaultKind kind);
+std::optional<FaultKind> parse_fault_kind(std::string_view name);
+
+struct Fault {
+  int64_t at_us = 0;
+  FaultKind kind = FaultKind::crash;
+  int64_t node = -1;                 // node faults, clock faults, disk
+  int64_t from = -1, to = -1;        // link faults
+  std::vector<size_t> side_a, side_b;  // partition
+  int64_t delta_us = 0;              // clock_jump
+  int64_t drift_ppm = 0;             // drift
+  LinkConfig link;                   // link
+  DiskFaults disk;                   // disk
+  int line = 0;                      // where it was written (0: generated)
+};
+
+struct Invariants {
+  int64_t detect_down_within_us = 0;   // 0: not checked
+  int64_t detect_up_within_us = 0;     // 0: not checked
+  bool no_false_down = false;
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  size_t nodes = 0;
+  int64_t duration_us = 0;
+  membership::LivenessConfig liveness;
+  LinkConfig network;
+  int64_t clock_offset_us_max = 0;
+  int64_t clock_drift_ppm_max = 0;
+  std::vector<Fault> faults;         // sorted by at_us (stable)
+  Invariants invariants;
+};
+
+// `what` names the source in errors (usually the file path).
+Result<Scenario> parse_scenario(std::string_view json_text, std::string_view what);
+Result<Scenario> load_scenario_file(const std::string& path);
+
+}  // namespace meshd::sim

@@ -1,0 +1,75 @@
+#include <catch2/catch.hpp>
+
+#include "core/node/config.h"
+
+using namespace meshd;
+
+namespace {
+const char* kGood = R"({
+  "name": "alpha",
+  "listen": "127.0.0.1:7001",
+  "data_dir": "/tmp/alpha",
+  "peers": [
+    {"name": "beta", "address": "127.0.0.1:7002"},
+    {"name": "gamma", "address": "127.0.0.1:7003"}
+  ],
+  "liveness": {"ping_interval_ms": 200, "down_after_ms": 1000}
+})";
+
+std::string error_of(const std::string& text) {
+  auto c = parse_node_config(text);
+  REQUIRE_FALSE(c.is_ok());
+  return c.status().message();
+}
+}  // namespace
+
+TEST_CASE("config: a good file parses with defaults filled in", "[config]") {
+  auto c = parse_node_config(kGood);
+  REQUIRE(c.is_ok());
+  CHECK(c->name == "alpha");
+  CHECK(c->listen == Address{0x7f000001, 7001});
+  CHECK(c->control_socket == "/tmp/alpha/control.sock");
+  REQUIRE(c->peers.size() == 2);
+  CHECK(c->peers[1].name == "gamma");
+  CHECK(c->liveness.ping_interval_ms == 200);
+  CHECK(c->liveness.ping_jitter_percent == 10);  // default kept
+}
+
+TEST_CASE("config: errors name the field and the line", "[config]") {
+  std::string bad = kGood;
+  bad.replace(bad.find("127.0.0.1:7003"), 14, "127.0.0.1:99999");
+  CHECK(error_of(bad) ==
+        "config: line 6: field 'peers[1].address': expected \"a.b.c.d:port\", got \"127.0.0.1:99999\"");
+
+  CHECK(error_of(R"({"name": "a", "data_dir": "/x"})") == "config: field 'listen': required field missing");
+  CHECK(error_of("{\n\"name\": \"a\",\n\"listen\": 7,\n\"data_dir\": \"/x\"}") ==
+        "config: line 3: field 'listen': expected a string, got number");
+  CHECK(error_of("{\n\"name\": \"a\", \"listen\": \"1.2.3.4:5\", \"data_dir\": \"/x\",\n\"lisen\": 1}") ==
+        "config: line 3: field 'lisen': unknown field (typo?)");
+  CHECK(error_of(R"({"name": "a", "listen": "1.2.3.4:5", "data_dir": "/x",
+    "liveness": {"ping_interval_ms": 500, "down_after_ms": 400}})")
+            .find("field 'liveness.down_after_ms': must be greater than ping_interval_ms") != std::string::npos);
+  CHECK(error_of("{\n\"name\": \"a\",\n  \"listen\": ").find("line 3: not valid JSON") != std::string::npos);
+  CHECK(error_of("[1,2]") == "config: field '(top level)': expected an object, got array");
+  CHECK(error_of(R"({"name": "a/b", "listen": "1.2.3.4:5", "data_dir": "/x"})")
+            .find("field 'name'") != std::string::npos);
+}
+
+TEST_CASE("config: duplicate and self peers are rejected", "[config]") {
+  CHECK(error_of(R"({"name": "a", "listen": "1.2.3.4:5", "data_dir": "/x",
+    "peers": [{"name": "b", "address": "1.2.3.4:5"}]})")
+            .find("own listen address") != std::string::npos);
+  CHECK(error_of(R"({"name": "a", "listen": "1.2.3.4:5", "data_dir": "/x",
+    "peers": [{"name": "b", "address": "1.2.3.4:6"}, {"name": "b", "address": "1.2.3.4:7"}]})")
+            .find("duplicate peer name") != std::string::npos);
+}
+
+TEST_CASE("address: parse rejects malformed text", "[config]") {
+  CHECK(Address::parse("10.0.0.1:80").has_value());
+  CHECK(Address::parse("10.0.0.1:80")->to_string() == "10.0.0.1:80");
+  for (const char* bad : {"", ":", "10.0.0.1", "10.0.0:80", "10.0.0.1.2:80", "256.0.0.1:80",
+                          "10.0.0.1:65536", "10.0.0.1:-1", "a.b.c.d:80", "10.0.0.1:80x", "10..0.1:80"}) {
+    INFO(bad);
+    CHECK_FALSE(Address::parse(bad).has_value());
+  }
+}
