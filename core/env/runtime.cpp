@@ -83,7 +83,13 @@ Result<Runtime::FiberId> Runtime::spawn(std::string_view name, std::function<voi
         try {
           raw->body();
         } catch (const bctx::detail::forced_unwind&) {
-          throw;  // kill_all(): let Boost.Context finish unwinding this stack
+          // destroy(): let Boost.Context finish unwinding this stack. Only
+          // Boost's entry frame runs between here and the final switch back.
+#ifdef MESHD_ASAN_FIBERS
+          __sanitizer_start_switch_fiber(nullptr, raw->scheduler_stack_bottom,
+                                         raw->scheduler_stack_size);
+#endif
+          throw;
         } catch (const std::exception& e) {
           std::fprintf(stderr, "meshd: fiber '%s' threw: %s\n", raw->name.c_str(), e.what());
           assert_fail("fiber body must not throw", __FILE__, __LINE__, raw->name.c_str());
@@ -285,10 +291,19 @@ void Runtime::suspend_current() {
 #ifdef MESHD_ASAN_FIBERS
   __sanitizer_start_switch_fiber(&f.fake_stack, f.scheduler_stack_bottom, f.scheduler_stack_size);
 #endif
-  f.caller = std::move(f.caller).resume();
 #ifdef MESHD_ASAN_FIBERS
+  try {
+    f.caller = std::move(f.caller).resume();
+  } catch (const bctx::detail::forced_unwind&) {
+    // destroy() switched here to unwind this stack: tell ASan we arrived.
+    __sanitizer_finish_switch_fiber(f.fake_stack, &f.scheduler_stack_bottom,
+                                    &f.scheduler_stack_size);
+    throw;
+  }
   __sanitizer_finish_switch_fiber(f.fake_stack, &f.scheduler_stack_bottom,
                                   &f.scheduler_stack_size);
+#else
+  f.caller = std::move(f.caller).resume();
 #endif
   // Back on this fiber: the scheduler has set current_ and state.
 }
@@ -312,7 +327,15 @@ void Runtime::destroy(FiberId id) {
     // Suspended mid-body: unwinding runs its destructors (forced_unwind).
     current_ = f.get();
     f->cancelled = true;
+#ifdef MESHD_ASAN_FIBERS
+    void* fake = nullptr;
+    __sanitizer_start_switch_fiber(&fake, static_cast<char*>(f->stack.sp) - f->stack.size,
+                                   f->stack.size);
+#endif
     { bctx::fiber doomed = std::move(f->context); }
+#ifdef MESHD_ASAN_FIBERS
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#endif
     current_ = nullptr;
   }
 }

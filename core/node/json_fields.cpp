@@ -116,6 +116,10 @@ Result<JsonDoc> JsonDoc::parse(std::string_view text, std::string_view what) {
     int line = 1;
     for (size_t i = 0; i < text.size() && i + 1 < e.byte; ++i) line += (text[i] == '\n');
     return Status(Errc::invalid, fmt::format("{}: line {}: not valid JSON ({})", what, line, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    // Valid syntax the parser still refuses, e.g. a number overflowing a
+    // double ("1e999", found by the config_json fuzz corpus). No offset.
+    return Status(Errc::invalid, fmt::format("{}: not valid JSON ({})", what, e.what()));
   }
   if (Status s = LineScanner(text).run(doc.lines_); !s) {
     return Status(s.code(), fmt::format("{}: {}", what, s.message()));

@@ -192,6 +192,7 @@ int cmd_sweep(int argc, char** argv) {
   CommonArgs c;
   uint64_t first = 0, last = 0;
   bool have_seeds = false;
+  bool require_distinct = false;  // every seed must produce its own trace
   for (int i = 0; i < argc; ++i) {
     const char* a = argv[i];
     if (std::strcmp(a, "--seeds") == 0 && i + 1 < argc) {
@@ -205,6 +206,8 @@ int cmd_sweep(int argc, char** argv) {
       have_seeds = true;
     } else if (std::strcmp(a, "--check-determinism") == 0) {
       c.check_determinism = true;
+    } else if (std::strcmp(a, "--require-distinct") == 0) {
+      require_distinct = true;
     } else if (std::strcmp(a, "--json") == 0 && i + 1 < argc) {
       c.json_path = argv[++i];
     } else if (a[0] == '-') {
@@ -218,7 +221,7 @@ int cmd_sweep(int argc, char** argv) {
     }
   }
   if (c.scenario_path.empty() || !have_seeds) {
-    std::fprintf(stderr, "usage: meshsim sweep SCENARIO --seeds A..B [--check-determinism] [--json FILE]\n");
+    std::fprintf(stderr, "usage: meshsim sweep SCENARIO --seeds A..B [--check-determinism] [--require-distinct] [--json FILE]\n");
     return 2;
   }
   if (int rc = load(c); rc != 0) return rc;
@@ -231,10 +234,12 @@ int cmd_sweep(int argc, char** argv) {
   for (uint64_t seed = first; seed <= last; ++seed) {
     RunOptions opt;
     opt.seed = seed;
+    opt.record_trace = c.check_determinism;  // the first run doubles as run 1
     const auto s0 = std::chrono::steady_clock::now();
     RunResult r = run_scenario(sc, opt);
     std::string det_report;
-    const bool det = !c.check_determinism || check_determinism(sc, opt, RunResult{}, &det_report);
+    const bool det = !c.check_determinism || check_determinism(sc, opt, r, &det_report);
+    r.trace.clear();
     const bool ok = r.passed && det;
     ++distinct_hashes[r.trace_hash];
     if (ok) {
@@ -261,6 +266,11 @@ int cmd_sweep(int argc, char** argv) {
               distinct_hashes.size(), wall_s > 0 ? total / wall_s : 0.0, wall_s);
   std::printf("worst detection per seed: p50=%.1fms p99=%.1fms max=%.1fms; worst recovery per seed: p50=%.1fms p99=%.1fms max=%.1fms\n",
               d.p50 / 1e3, d.p99 / 1e3, d.max / 1e3, rc.p50 / 1e3, rc.p99 / 1e3, rc.max / 1e3);
+  if (require_distinct && distinct_hashes.size() != total) {
+    std::printf("FAIL: %llu seeds produced only %zu distinct trace hashes (--require-distinct)\n",
+                static_cast<unsigned long long>(total), distinct_hashes.size());
+    ++failed;
+  }
   std::printf("%llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
               static_cast<unsigned long long>(failed));
   if (!c.json_path.empty() &&

@@ -2,7 +2,8 @@
 //
 //   meshsim run SCENARIO [--seed N] [--trace FILE] [--check-determinism]
 //                        [--until SECONDS] [--json FILE] [--verbose]
-//   meshsim sweep SCENARIO --seeds A..B [--check-determinism] [--json FILE]
+//   meshsim sweep SCENARIO --seeds A..B [--check-determinism] [--require-distinct]
+//                          [--json FILE]
 //   meshsim noise-vectors FILE
 //
 // See docs/simulation.md.
@@ -17,7 +18,8 @@ void usage() {
                "usage:\n"
                "  meshsim run SCENARIO [--seed N] [--trace FILE] [--check-determinism]\n"
                "                       [--until SECONDS] [--json FILE] [--verbose]\n"
-               "  meshsim sweep SCENARIO --seeds A..B [--check-determinism] [--json FILE]\n"
+               "  meshsim sweep SCENARIO --seeds A..B [--check-determinism] [--require-distinct]\n"
+               "                         [--json FILE]\n"
                "  meshsim noise-vectors FILE\n");
 }
 }  // namespace

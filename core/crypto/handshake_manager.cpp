@@ -1,0 +1,654 @@
+#include "core/crypto/handshake_manager.h"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+
+#include "core/env/assert.h"
+#include "core/wire/byte_io.h"
+
+namespace meshd::crypto {
+
+using wire::DropReason;
+using wire::PacketType;
+
+namespace {
+
+// Handshake packets carry (pattern << 8 | message index) in the header
+// counter so the responder knows which Noise pattern to run.
+constexpr uint64_t kPatternIk = 1;
+constexpr uint64_t kPatternXx = 2;
+constexpr uint64_t handshake_counter(uint64_t pattern, uint64_t message) { return pattern << 8 | message; }
+constexpr uint32_t kIndexAllocationTries = 64;
+
+struct Payload {
+  uint32_t index = 0;
+  uint64_t timestamp = 0;
+  SigningPublic key{};
+};
+
+std::vector<uint8_t> encode_payload(const Payload& p) {
+  std::vector<uint8_t> out(kHandshakePayloadBytes);
+  wire::Writer w(out);
+  w.write_u32(p.index);
+  w.write_u64(p.timestamp);
+  w.write_bytes(p.key);
+  MESHD_ASSERT(w.ok() && w.size() == out.size());
+  return out;
+}
+
+std::optional<Payload> decode_payload(std::span<const uint8_t> bytes) {
+  if (bytes.size() != kHandshakePayloadBytes) return std::nullopt;
+  wire::Reader r(bytes);
+  Payload p;
+  r.read_u32(p.index);
+  r.read_u64(p.timestamp);
+  r.read_bytes(p.key);
+  if (!r.ok()) return std::nullopt;
+  return p;
+}
+
+std::vector<uint8_t> concat(std::span<const uint8_t> a, std::span<const uint8_t> b) {
+  // memcpy with explicit sizes: gcc 12's -Warray-bounds misfires on
+  // vector::insert from a std::array-backed span here.
+  std::vector<uint8_t> out(a.size() + b.size());
+  if (!a.empty()) std::memcpy(out.data(), a.data(), a.size());
+  if (!b.empty()) std::memcpy(out.data() + a.size(), b.data(), b.size());
+  return out;
+}
+
+wire::HeaderBytes aad_of(std::span<const uint8_t> header_bytes) {
+  wire::HeaderBytes aad{};
+  wire::header_aad(header_bytes.first<wire::kHeaderBytes>(), aad);
+  return aad;
+}
+
+}  // namespace
+
+std::vector<uint8_t> handshake_prologue(const NodeId& initiator, const NodeId& responder) {
+  std::vector<uint8_t> p{'m', 'e', 's', 'h', 'd', wire::kWireVersion};
+  p.insert(p.end(), initiator.bytes.begin(), initiator.bytes.end());
+  p.insert(p.end(), responder.bytes.begin(), responder.bytes.end());
+  return p;
+}
+
+HandshakeManager::HandshakeManager(const Identity& identity, const KeyArchive& archive, const Psk& psk,
+                                   RandomStream& rng, const HandshakeManagerConfig& config)
+    : identity_(identity),
+      archive_(archive),
+      psk_(psk),
+      rng_(rng),
+      config_(config),
+      cookies_(psk, rng),
+      limiter_(config.handshake_rate_per_s, config.handshake_burst) {
+  MESHD_ASSERT(config.retry_initial_us > 0 && config.retry_max_us >= config.retry_initial_us);
+}
+
+Status HandshakeManager::add_peer(const NodeId& id, const Address& address, std::optional<SigningPublic> key) {
+  if (id == identity_.node_id()) return Status(Errc::invalid, "peer is this node");
+  if (key && !dh_public_from_signing_public(*key)) return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
+  auto it = peers_.find(id);
+  if (it == peers_.end()) {
+    if (peers_.size() >= kPeersMax) return Status(Errc::too_large, "peer table full");
+    it = peers_.emplace(id, Peer{address, key, std::nullopt, PeerSessions(config_.session), CookieJar(psk_), 0, 0}).first;
+    return Status::ok();
+  }
+  it->second.address = address;
+  if (key) it->second.key = key;
+  return Status::ok();
+}
+
+uint64_t HandshakeManager::next_timestamp(int64_t now_wall_us) {
+  // Strictly increasing even if the wall clock steps back, so our own
+  // retries are never mistaken for replays by the peer.
+  const uint64_t wall = now_wall_us > 0 ? static_cast<uint64_t>(now_wall_us) : 0;
+  last_timestamp_sent_ = std::max(wall, last_timestamp_sent_ + 1);
+  return last_timestamp_sent_;
+}
+
+int64_t HandshakeManager::backoff_us(uint32_t attempts) {
+  int64_t base = config_.retry_initial_us;
+  for (uint32_t i = 0; i < attempts && base < config_.retry_max_us; ++i) base *= 2;
+  base = std::min(base, config_.retry_max_us);
+  return base + static_cast<int64_t>(rng_.below(static_cast<uint64_t>(base / 3) + 1));
+}
+
+uint32_t HandshakeManager::allocate_index(const NodeId& owner) {
+  for (uint32_t i = 0; i < kIndexAllocationTries; ++i) {
+    const auto v = static_cast<uint32_t>(rng_.next_u64());
+    if (v != 0 && index_owner_.count(v) == 0) {
+      index_owner_.emplace(v, owner);
+      return v;
+    }
+  }
+  MESHD_ASSERT_MSG(false, "session index space exhausted");
+  return 0;
+}
+
+OutPacket HandshakeManager::make_packet(const Address& to, const NodeId& destination, PacketType type,
+                                   uint32_t session_id, uint64_t counter, std::span<const uint8_t> body,
+                                   uint8_t flags) const {
+  MESHD_ASSERT(body.size() <= wire::kPayloadBytesMax);
+  wire::PacketHeader h;
+  h.type = type;
+  h.flags = flags;
+  h.hop_limit = config_.hop_limit;
+  h.source = identity_.node_id();
+  h.destination = destination;
+  h.session_id = session_id;
+  h.counter = counter;
+  h.payload_length = static_cast<uint16_t>(body.size());
+  OutPacket p{to, std::vector<uint8_t>(wire::kHeaderBytes + body.size())};
+  wire::encode_header(h, std::span<uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes));
+  std::copy(body.begin(), body.end(), p.bytes.begin() + wire::kHeaderBytes);
+  return p;
+}
+
+Result<HandshakeOutput> HandshakeManager::start(const NodeId& id, Peer& peer, int64_t now_us,
+                                                int64_t now_wall_us, uint32_t attempts, int64_t started_us) {
+  const bool xx = !peer.key;
+  HandshakeConfig c;
+  c.protocol_name = std::string(xx ? kProtocolXx : kProtocolIk);
+  c.initiator = true;
+  c.prologue = handshake_prologue(identity_.node_id(), id);
+  c.local_static = identity_.dh_private();
+  if (!xx) {
+    auto rs = dh_public_from_signing_public(*peer.key);
+    if (!rs) return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
+    c.remote_static = *rs;
+  }
+  c.psks = {psk_};
+  c.rng = &rng_;
+  auto hs = HandshakeState::create(c);
+  if (!hs) return hs.status();
+  const uint32_t local_index = allocate_index(id);
+  Payload payload;
+  payload.index = local_index;
+  if (!xx) {  // XX message 1 is unauthenticated: reveal nothing but the index
+    payload.timestamp = next_timestamp(now_wall_us);
+    payload.key = identity_.public_key();
+  }
+  std::vector<uint8_t> body;
+  if (Status s = hs->write_message(encode_payload(payload), body); !s) return s;
+  const size_t message_bytes = body.size();
+  body.resize(message_bytes + kInitiationTrailerBytes);
+  const bool cookie = peer.jar.has_cookie(now_us);
+  OutPacket out = make_packet(peer.address, id, PacketType::handshake_initiation, local_index,
+                         handshake_counter(xx ? kPatternXx : kPatternIk, 0), body,
+                         cookie ? wire::kFlagCookieAttached : 0);
+  const auto aad = aad_of(out.bytes);
+  const auto mac_input = concat(aad, std::span(out.bytes).subspan(wire::kHeaderBytes, message_bytes));
+  const CookieJar::Macs macs = peer.jar.macs_for(mac_input, now_us);
+  std::copy(macs.mac1.begin(), macs.mac1.end(), out.bytes.end() - kInitiationTrailerBytes);
+  std::copy(macs.mac2.begin(), macs.mac2.end(), out.bytes.end() - kMacBytes);
+  peer.pending = Pending{std::move(*hs), local_index, 0, xx, started_us, now_us + backoff_us(attempts), attempts};
+  HandshakeOutput result;
+  result.packets.push_back(std::move(out));
+  return result;
+}
+
+Result<HandshakeOutput> HandshakeManager::connect(const NodeId& id, int64_t now_us, int64_t now_wall_us) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status(Errc::not_found, "unknown peer " + id.to_hex());
+  Peer& peer = it->second;
+  if (peer.pending) return HandshakeOutput{};
+  const Session* current = peer.sessions.sending(now_us);
+  if (current != nullptr && !current->needs_rekey(now_us)) return HandshakeOutput{};
+  return start(id, peer, now_us, now_wall_us, 0, now_us);
+}
+
+bool HandshakeManager::identity_ok(const NodeId& claimed, const SigningPublic& key,
+                                   const DhPublic& noise_static) const {
+  const auto converted = dh_public_from_signing_public(key);
+  if (!converted || *converted != noise_static) return false;
+  auto it = peers_.find(claimed);
+  if (it != peers_.end() && it->second.key) return *it->second.key == key;
+  // First contact: the NodeId must be the one this key derives.
+  return node_id_from_public_key(key) == claimed;
+}
+
+Result<HandshakeState> HandshakeManager::responder_state(std::string_view protocol, const DhPrivate& static_key,
+                                                         const NodeId& initiator, const NodeId& responder) const {
+  HandshakeConfig c;
+  c.protocol_name = std::string(protocol);
+  c.initiator = false;
+  c.prologue = handshake_prologue(initiator, responder);
+  c.local_static = static_key;
+  c.psks = {psk_};
+  c.rng = &rng_;
+  return HandshakeState::create(c);
+}
+
+void HandshakeManager::establish_initiated(const NodeId& id, Peer& peer, const HandshakeState& hs,
+                                           uint32_t local_index, uint32_t remote_index, int64_t now_us,
+                                           HandshakeOutput& out) {
+  auto [send, receive] = hs.split();
+  peer.sessions.install_confirmed(
+      Session(SessionKeys{send.key(), receive.key()}, local_index, remote_index, true, now_us, config_.session),
+      now_us);
+  peer.pending.reset();
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, id, true});
+}
+
+HandshakeOutput HandshakeManager::on_handshake_packet(const Address& from, const wire::DecodedPacket& packet,
+                                                      int64_t now_us, int64_t now_wall_us) {
+  MESHD_ASSERT(packet.ok());
+  HandshakeOutput out;
+  const auto& h = packet.header;
+  if (h.source == identity_.node_id()) {  // reflected back at us
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  if (!h.destination.is_zero() && h.destination != identity_.node_id()) {
+    out.drop = DropReason::not_for_us;
+    return out;
+  }
+  switch (h.type) {
+    case PacketType::handshake_initiation: return on_initiation(from, packet, now_us, now_wall_us);
+    case PacketType::handshake_response: return on_response(packet, now_us, now_wall_us);
+    case PacketType::cookie_reply: return on_cookie_reply(packet, now_us, now_wall_us);
+    case PacketType::transport: break;
+  }
+  out.drop = DropReason::unknown_type;
+  return out;
+}
+
+HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire::DecodedPacket& packet,
+                                                int64_t now_us, int64_t now_wall_us) {
+  HandshakeOutput out;
+  const auto& h = packet.header;
+  const uint64_t pattern = h.counter >> 8;
+  if ((h.counter & 0xff) != 0 || (pattern != kPatternIk && pattern != kPatternXx)) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  if (packet.payload.size() < kInitiationTrailerBytes) {
+    out.drop = DropReason::truncated;
+    return out;
+  }
+  const auto message = packet.payload.first(packet.payload.size() - kInitiationTrailerBytes);
+  Mac mac1{}, mac2{};
+  std::copy_n(packet.payload.end() - kInitiationTrailerBytes, kMacBytes, mac1.begin());
+  std::copy_n(packet.payload.end() - kMacBytes, kMacBytes, mac2.begin());
+  const auto mac_input = concat(aad_of(packet.header_bytes), message);
+  // mac1 first: non-members are rejected for the price of one hash.
+  if (!cookies_.mac1_valid(mac_input, mac1)) {
+    out.drop = DropReason::bad_cookie;
+    return out;
+  }
+  if (!limiter_.take(now_us)) {
+    const bool cookie_ok = (h.flags & wire::kFlagCookieAttached) != 0 &&
+                           cookies_.mac2_valid(mac_input, mac1, mac2, from, now_us);
+    if (!cookie_ok) {
+      const CookieReply reply = cookies_.make_reply(from, mac1, now_us);
+      out.packets.push_back(packet_for_cookie(from, h, reply));
+      out.drop = DropReason::cookie_required;
+      return out;
+    }
+  }
+  if (pattern == kPatternXx) {
+    auto hs = responder_state(kProtocolXx, identity_.dh_private(), h.source, h.destination);
+    MESHD_ASSERT(hs.is_ok());
+    std::vector<uint8_t> plain;
+    if (!hs->read_message(message, plain)) {
+      out.drop = DropReason::handshake_failed;
+      return out;
+    }
+    const auto payload = decode_payload(plain);
+    if (!payload || payload->index != h.session_id) {
+      out.drop = DropReason::handshake_failed;
+      return out;
+    }
+    auto known = peers_.find(h.source);
+    if (known != peers_.end() && known->second.pending && identity_.node_id() < h.source) {
+      out.drop = DropReason::handshake_collision;  // ours wins; the peer answers it
+      return out;
+    }
+    if (responding_.size() >= kPendingRespondersMax) {
+      // Evict the oldest half-open responder (bounded scan of 64 entries).
+      auto oldest = responding_.begin();
+      for (auto r = responding_.begin(); r != responding_.end(); ++r) {
+        if (r->second.started_us < oldest->second.started_us) oldest = r;
+      }
+      responding_.erase(oldest);
+    }
+    const uint32_t local_index = allocate_index(h.source);
+    Payload reply;
+    reply.index = local_index;
+    reply.key = identity_.public_key();
+    std::vector<uint8_t> body;
+    if (!hs->write_message(encode_payload(reply), body)) {
+      out.drop = DropReason::handshake_failed;
+      return out;
+    }
+    responding_.emplace(local_index, Responding{std::move(*hs), h.source, from, h.session_id, now_us});
+    out.packets.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
+                                 handshake_counter(kPatternXx, 1), body));
+    return out;
+  }
+
+  // IKpsk2: try our current static key, then archived keys in their grace.
+  std::optional<HandshakeState> accepted;
+  std::vector<uint8_t> plain;
+  const Identity* as = &identity_;
+  std::vector<const Identity*> candidates{&identity_};
+  for (const ArchivedKey& k : archive_.entries()) candidates.push_back(&k.identity);
+  for (const Identity* candidate : candidates) {
+    if (candidate != &identity_ && archive_.find_by_dh_public(candidate->dh_public(), now_wall_us) == nullptr) continue;
+    auto hs = responder_state(kProtocolIk, candidate->dh_private(), h.source, h.destination);
+    MESHD_ASSERT(hs.is_ok());
+    if (hs->read_message(message, plain)) {
+      accepted = std::move(*hs);
+      as = candidate;
+      break;
+    }
+  }
+  if (!accepted) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  const auto payload = decode_payload(plain);
+  if (!payload || payload->index != h.session_id || !accepted->remote_static() ||
+      !identity_ok(h.source, payload->key, *accepted->remote_static())) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  auto it = peers_.find(h.source);
+  if (it == peers_.end()) {
+    if (!add_peer(h.source, from, payload->key)) {
+      out.drop = DropReason::rate_limited;
+      return out;
+    }
+    it = peers_.find(h.source);
+  }
+  Peer& peer = it->second;
+  if (payload->timestamp <= peer.last_timestamp) {
+    out.drop = DropReason::stale_handshake;
+    return out;
+  }
+  if (peer.pending) {
+    if (identity_.node_id() < h.source) {
+      out.drop = DropReason::handshake_collision;
+      return out;
+    }
+    peer.pending.reset();  // theirs wins: answer it instead
+  }
+  peer.last_timestamp = payload->timestamp;
+  peer.address = from;
+  if (!peer.key) peer.key = payload->key;
+  const uint32_t local_index = allocate_index(h.source);
+  Payload reply;
+  reply.index = local_index;
+  reply.key = as->public_key();
+  std::vector<uint8_t> body;
+  if (!accepted->write_message(encode_payload(reply), body)) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  auto [send, receive] = accepted->split();
+  peer.sessions.install_unconfirmed(Session(SessionKeys{send.key(), receive.key()}, local_index, h.session_id,
+                                            false, now_us, config_.session));
+  out.packets.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
+                               handshake_counter(kPatternIk, 1), body));
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false});
+  return out;
+}
+
+OutPacket HandshakeManager::packet_for_cookie(const Address& to, const wire::PacketHeader& initiation,
+                                              const CookieReply& reply) const {
+  return make_packet(to, initiation.source, PacketType::cookie_reply, initiation.session_id, 0, reply);
+}
+
+HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet, int64_t now_us,
+                                              int64_t now_wall_us) {
+  HandshakeOutput out;
+  const auto& h = packet.header;
+  const uint64_t pattern = h.counter >> 8;
+  const uint64_t message = h.counter & 0xff;
+  if (pattern == kPatternXx && message == 2) return on_xx_final(packet, now_us);
+  if ((pattern != kPatternIk && pattern != kPatternXx) || message != 1) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  auto owner = index_owner_.find(h.session_id);
+  if (owner == index_owner_.end() || owner->second != h.source) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  auto it = peers_.find(owner->second);
+  if (it == peers_.end() || !it->second.pending || it->second.pending->local_index != h.session_id ||
+      it->second.pending->xx != (pattern == kPatternXx)) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  Peer& peer = it->second;
+  Pending& pending = *peer.pending;
+  // Read on a copy: a forged response must not spoil the real handshake.
+  HandshakeState trial = pending.hs;
+  std::vector<uint8_t> plain;
+  if (!trial.read_message(packet.payload, plain)) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  const auto payload = decode_payload(plain);
+  if (!payload || !trial.remote_static() || !identity_ok(it->first, payload->key, *trial.remote_static())) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  const uint32_t local_index = pending.local_index;
+  if (!pending.xx) {
+    MESHD_ASSERT(trial.is_complete());
+    establish_initiated(it->first, peer, trial, local_index, payload->index, now_us, out);
+    return out;
+  }
+  Payload final_payload;
+  final_payload.index = local_index;
+  final_payload.timestamp = next_timestamp(now_wall_us);
+  final_payload.key = identity_.public_key();
+  std::vector<uint8_t> body;
+  if (!trial.write_message(encode_payload(final_payload), body)) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  MESHD_ASSERT(trial.is_complete());
+  if (!peer.key) {
+    peer.key = payload->key;
+    out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, it->first, true});
+  }
+  out.packets.push_back(make_packet(peer.address, it->first, PacketType::handshake_response, payload->index,
+                               handshake_counter(kPatternXx, 2), body));
+  establish_initiated(it->first, peer, trial, local_index, payload->index, now_us, out);
+  return out;
+}
+
+HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet, int64_t now_us) {
+  HandshakeOutput out;
+  const auto& h = packet.header;
+  auto r = responding_.find(h.session_id);
+  if (r == responding_.end() || r->second.peer != h.source) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  HandshakeState trial = r->second.hs;
+  std::vector<uint8_t> plain;
+  if (!trial.read_message(packet.payload, plain)) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  const auto payload = decode_payload(plain);
+  if (!payload || payload->index != r->second.remote_index || !trial.remote_static() ||
+      !identity_ok(h.source, payload->key, *trial.remote_static())) {
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
+  const Responding responding = std::move(r->second);
+  responding_.erase(r);
+  auto it = peers_.find(h.source);
+  if (it == peers_.end()) {
+    if (!add_peer(h.source, responding.address, payload->key)) {
+      out.drop = DropReason::rate_limited;
+      return out;
+    }
+    it = peers_.find(h.source);
+    out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, h.source, false});
+  }
+  Peer& peer = it->second;
+  if (payload->timestamp <= peer.last_timestamp) {
+    out.drop = DropReason::stale_handshake;
+    return out;
+  }
+  if (peer.pending) {
+    if (identity_.node_id() < h.source) {
+      out.drop = DropReason::handshake_collision;
+      return out;
+    }
+    peer.pending.reset();
+  }
+  peer.last_timestamp = payload->timestamp;
+  peer.address = responding.address;
+  if (!peer.key) peer.key = payload->key;
+  auto [send, receive] = trial.split();
+  // Message 3 came from the initiator and authenticated: keys are confirmed.
+  peer.sessions.install_confirmed(Session(SessionKeys{send.key(), receive.key()}, h.session_id,
+                                          responding.remote_index, false, now_us, config_.session),
+                                  now_us);
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false});
+  return out;
+}
+
+HandshakeOutput HandshakeManager::on_cookie_reply(const wire::DecodedPacket& packet, int64_t now_us,
+                                                  int64_t now_wall_us) {
+  HandshakeOutput out;
+  const auto& h = packet.header;
+  auto owner = index_owner_.find(h.session_id);
+  if (owner == index_owner_.end() || owner->second != h.source) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  auto it = peers_.find(owner->second);
+  if (it == peers_.end() || !it->second.pending || it->second.pending->local_index != h.session_id) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  Peer& peer = it->second;
+  if (!peer.jar.consume_reply(packet.payload, now_us)) {
+    out.drop = DropReason::bad_cookie;
+    return out;
+  }
+  // Resend at once with the cookie (one resend per authentic reply).
+  auto again = start(it->first, peer, now_us, now_wall_us, peer.pending->attempts, peer.pending->started_us);
+  if (again) return std::move(*again);
+  out.drop = DropReason::handshake_failed;
+  return out;
+}
+
+HandshakeOutput HandshakeManager::tick(int64_t now_us, int64_t now_wall_us) {
+  HandshakeOutput out;
+  for (auto& [id, peer] : peers_) {
+    peer.sessions.expire(now_us);
+    if (peer.pending) {
+      Pending& p = *peer.pending;
+      if (now_us - p.started_us >= config_.handshake_timeout_us) {
+        peer.pending.reset();
+        out.events.push_back(HandshakeEvent{HandshakeEventKind::failed, id, true});
+      } else if (now_us >= p.next_retry_us) {
+        auto again = start(id, peer, now_us, now_wall_us, p.attempts + 1, p.started_us);
+        if (again) {
+          for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+        }
+      }
+      continue;
+    }
+    const auto& current = peer.sessions.current();
+    if (!current) continue;
+    // The session's initiator rekeys first; the responder only later, so
+    // both sides rarely start at once (and the tie-break settles it if so).
+    const int64_t age_us = now_us - current->established_us();
+    const int64_t due_us = current->initiator()
+                               ? config_.session.rekey_after_us
+                               : (config_.session.rekey_after_us + config_.session.reject_after_us) / 2;
+    if (age_us >= due_us || current->sent_count() >= config_.session.rekey_after_messages) {
+      auto again = start(id, peer, now_us, now_wall_us, 0, now_us);
+      if (again) {
+        for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+      }
+    }
+  }
+  std::erase_if(responding_, [&](const auto& entry) {
+    return now_us - entry.second.started_us >= config_.handshake_timeout_us;
+  });
+  release_unused_indices();
+  return out;
+}
+
+void HandshakeManager::release_unused_indices() {
+  std::erase_if(index_owner_, [&](const auto& entry) {
+    const auto& [index, owner] = entry;
+    if (responding_.count(index)) return false;
+    auto it = peers_.find(owner);
+    if (it == peers_.end()) return true;
+    const Peer& peer = it->second;
+    if (peer.pending && peer.pending->local_index == index) return false;
+    return !peer.sessions.owns_index(index);
+  });
+}
+
+Result<OutPacket> HandshakeManager::seal(const NodeId& id, std::span<const uint8_t> plaintext, int64_t now_us) {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return Status(Errc::not_found, "unknown peer");
+  Session* session = it->second.sessions.sending(now_us);
+  if (session == nullptr) return Status(Errc::unavailable, "no session with peer");
+  wire::PacketHeader h;
+  h.hop_limit = config_.hop_limit;
+  h.source = identity_.node_id();
+  h.destination = id;
+  OutPacket out{it->second.address, std::vector<uint8_t>(plaintext.size() + kSealOverheadBytes)};
+  auto n = session->seal(h, plaintext, out.bytes, now_us);
+  if (!n) return n.status();
+  out.bytes.resize(*n);
+  return out;
+}
+
+DropReason HandshakeManager::open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
+                                  size_t& plaintext_bytes, NodeId& from, int64_t now_us) {
+  plaintext_bytes = 0;
+  auto owner = index_owner_.find(packet.header.session_id);
+  if (owner == index_owner_.end() || owner->second != packet.header.source) return DropReason::unknown_session;
+  auto it = peers_.find(owner->second);
+  if (it == peers_.end()) return DropReason::unknown_session;
+  const DropReason r = it->second.sessions.open(packet, out, plaintext_bytes, now_us);
+  if (r == DropReason::none) from = owner->second;
+  return r;
+}
+
+bool HandshakeManager::has_session(const NodeId& id, int64_t now_us) {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.sessions.sending(now_us) != nullptr;
+}
+
+bool HandshakeManager::handshake_in_flight(const NodeId& id) const {
+  auto it = peers_.find(id);
+  return it != peers_.end() && it->second.pending.has_value();
+}
+
+std::optional<SigningPublic> HandshakeManager::peer_key(const NodeId& id) const {
+  auto it = peers_.find(id);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second.key;
+}
+
+const PeerSessions* HandshakeManager::sessions(const NodeId& id) const {
+  auto it = peers_.find(id);
+  return it == peers_.end() ? nullptr : &it->second.sessions;
+}
+
+int64_t HandshakeManager::next_deadline_us() const {
+  int64_t next = INT64_MAX;
+  for (const auto& [id, peer] : peers_) {
+    if (!peer.pending) continue;
+    next = std::min({next, peer.pending->next_retry_us, peer.pending->started_us + config_.handshake_timeout_us});
+  }
+  return next;
+}
+
+}  // namespace meshd::crypto

@@ -1,0 +1,58 @@
+#include "core/crypto/peer_sessions.h"
+
+namespace meshd::crypto {
+
+using wire::DropReason;
+
+void PeerSessions::rotate_in(const Session& session, int64_t now_us) {
+  if (current_) {
+    previous_ = *current_;
+    previous_until_us_ = now_us + config_.previous_keep_us;
+  }
+  current_ = session;
+}
+
+void PeerSessions::install_confirmed(const Session& session, int64_t now_us) {
+  rotate_in(session, now_us);
+  next_.reset();
+}
+
+void PeerSessions::install_unconfirmed(const Session& session) { next_ = session; }
+
+Session* PeerSessions::sending(int64_t now_us) {
+  if (current_ && !current_->expired(now_us)) return &*current_;
+  return nullptr;
+}
+
+DropReason PeerSessions::open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
+                              size_t& plaintext_bytes, int64_t now_us) {
+  plaintext_bytes = 0;
+  const uint32_t index = packet.header.session_id;
+  if (current_ && current_->local_index() == index) return current_->open(packet, out, plaintext_bytes, now_us);
+  if (next_ && next_->local_index() == index) {
+    const DropReason r = next_->open(packet, out, plaintext_bytes, now_us);
+    if (r == DropReason::none) {
+      rotate_in(*next_, now_us);
+      next_.reset();
+    }
+    return r;
+  }
+  if (previous_ && previous_->local_index() == index && now_us < previous_until_us_) {
+    return previous_->open(packet, out, plaintext_bytes, now_us);
+  }
+  return DropReason::unknown_session;
+}
+
+void PeerSessions::expire(int64_t now_us) {
+  if (previous_ && (now_us >= previous_until_us_ || previous_->expired(now_us))) previous_.reset();
+  if (current_ && current_->expired(now_us)) current_.reset();
+  if (next_ && next_->expired(now_us)) next_.reset();
+}
+
+bool PeerSessions::owns_index(uint32_t local_index) const {
+  return (current_ && current_->local_index() == local_index) ||
+         (previous_ && previous_->local_index() == local_index) ||
+         (next_ && next_->local_index() == local_index);
+}
+
+}  // namespace meshd::crypto

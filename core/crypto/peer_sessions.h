@@ -1,0 +1,55 @@
+// PeerSessions: the transport sessions held for one peer across rekeys.
+//
+// Three slots, as in WireGuard's keypairs:
+//  * current  — seals outgoing packets and opens incoming ones;
+//  * previous — the session before the last rekey; opens (never seals)
+//               in-flight packets for SessionConfig::previous_keep_us;
+//  * next     — a responder-side session not yet confirmed: it becomes
+//               current when the first packet opens on it (the initiator
+//               speaks first), so a replayed initiation can create at most
+//               an unconfirmed `next` and never displaces a working
+//               current session.
+// open() routes by the header's session_id (the receiver's local index).
+// Pure state: time comes in as now_us. Bounded: 3 sessions per peer.
+#pragma once
+
+#include <optional>
+
+#include "core/crypto/session.h"
+
+namespace meshd::crypto {
+
+class PeerSessions {
+ public:
+  explicit PeerSessions(const SessionConfig& config) : config_(config) {}
+
+  // A session whose peer has proven the keys (we initiated it, or the
+  // peer's last handshake message was authenticated): current at once.
+  void install_confirmed(const Session& session, int64_t now_us);
+  // A session we answered in a 1-RTT pattern (IK): waits in `next` until
+  // the first packet from the initiator opens on it.
+  void install_unconfirmed(const Session& session);
+
+  // The session to seal with, or nullptr (none, or expired).
+  Session* sending(int64_t now_us);
+  wire::DropReason open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
+                        size_t& plaintext_bytes, int64_t now_us);
+  // Drops the previous session after its grace and expired sessions.
+  void expire(int64_t now_us);
+  bool owns_index(uint32_t local_index) const;
+
+  const std::optional<Session>& current() const { return current_; }
+  const std::optional<Session>& previous() const { return previous_; }
+  const std::optional<Session>& next() const { return next_; }
+
+ private:
+  void rotate_in(const Session& session, int64_t now_us);
+
+  SessionConfig config_;
+  std::optional<Session> current_;
+  std::optional<Session> previous_;
+  std::optional<Session> next_;
+  int64_t previous_until_us_ = 0;
+};
+
+}  // namespace meshd::crypto

@@ -1,0 +1,47 @@
+#include "core/wire/byte_io.h"
+
+namespace meshd::wire {
+
+size_t varint_size(uint64_t v) {
+  size_t n = 1;
+  while (v >= 0x80) {
+    v >>= 7;
+    ++n;
+  }
+  return n;
+}
+
+bool Reader::read_varint(uint64_t& out) {
+  if (!ok_) return false;
+  uint64_t value = 0;
+  // Bounded loop: at most kVarintBytesMax groups, never past the end.
+  for (size_t i = 0; i < kVarintBytesMax; ++i) {
+    if (pos_ + i >= bytes_.size()) break;
+    const uint8_t byte = bytes_[pos_ + i];
+    const uint64_t group = byte & 0x7f;
+    // The 10th group may only carry the top bit of a u64.
+    if (i == kVarintBytesMax - 1 && group > 1) break;
+    value |= group << (7 * i);
+    if ((byte & 0x80) == 0) {
+      // Overlong: a final zero group after the first byte.
+      if (i > 0 && group == 0) break;
+      pos_ += i + 1;
+      out = value;
+      return true;
+    }
+  }
+  ok_ = false;
+  return false;
+}
+
+bool Writer::write_varint(uint64_t v) {
+  if (!need(varint_size(v))) return false;
+  while (v >= 0x80) {
+    out_[pos_++] = static_cast<uint8_t>(v | 0x80);
+    v >>= 7;
+  }
+  out_[pos_++] = static_cast<uint8_t>(v);
+  return true;
+}
+
+}  // namespace meshd::wire

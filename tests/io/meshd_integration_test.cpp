@@ -1,0 +1,339 @@
+// End-to-end: real meshd processes on loopback, observed via the control
+// socket. Every wait is a bounded poll for an observable state (a peer
+// verdict, an exit status); the deadlines are failure bounds, not the
+// thing asserted.
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "io/control.h"
+#include "io/fd.h"
+#include "tests/io/io_test_util.h"
+
+extern char** environ;
+
+using meshd::io::test::monotonic_ms_now;
+using meshd::io::test::TempDir;
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kConvergeBudgetMs = 20'000;
+constexpr int64_t kPollIntervalMs = 20;
+constexpr int64_t kExitBudgetMs = 10'000;
+
+const std::string kMeshd = MESHD_BINARY_DIR "/tools/meshd";
+const std::string kMeshctl = MESHD_BINARY_DIR "/tools/meshctl";
+
+void pause_ms(int64_t ms) {
+  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1'000'000)};
+  nanosleep(&ts, nullptr);
+}
+
+uint16_t free_udp_port() {
+  meshd::io::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
+  socklen_t len = sizeof(sa);
+  REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) == 0);
+  return ntohs(sa.sin_port);
+}
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// A child process, SIGKILLed and reaped on destruction if still running.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& stderr_path,
+          const std::string& stdout_path = "/dev/null") {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(),
+                                     O_WRONLY | O_CREAT | O_APPEND, 0600);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, defaults;
+    sigemptyset(&none);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGINT);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    const int rc = posix_spawn(&pid_, argv[0].c_str(), &actions, &attr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    if (rc != 0) pid_ = -1;
+  }
+  ~Process() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, nullptr, 0);
+    }
+  }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  bool running() const { return pid_ > 0; }
+  void signal(int signo) { REQUIRE(::kill(pid_, signo) == 0); }
+  // Raw wait status, or -1 if it did not exit within the budget.
+  int wait_exit(int64_t budget_ms = kExitBudgetMs) {
+    const int64_t deadline = monotonic_ms_now() + budget_ms;
+    while (monotonic_ms_now() < deadline) {
+      int status = 0;
+      const pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        return status;
+      }
+      pause_ms(kPollIntervalMs);
+    }
+    return -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+struct NodeSpec {
+  std::string name;
+  uint16_t port;
+  std::string dir;
+  std::string config_path;
+  std::string socket() const { return dir + "/control.sock"; }
+  std::string log_path() const { return dir + ".stderr"; }
+};
+
+// The peer verdicts `node` reports, by peer name; empty if unreachable.
+std::map<std::string, std::string> peer_states(const NodeSpec& node) {
+  std::map<std::string, std::string> out;
+  auto status = meshd::io::control_call(node.socket(), {{"cmd", "status"}}, 1000);
+  if (!status || !status->contains("peers")) return out;
+  for (const json& p : (*status)["peers"]) out[p["name"].get<std::string>()] = p["state"];
+  return out;
+}
+
+bool poll_until(const std::function<bool()>& done, int64_t budget_ms = kConvergeBudgetMs) {
+  const int64_t deadline = monotonic_ms_now() + budget_ms;
+  while (!done()) {
+    if (monotonic_ms_now() > deadline) return false;
+    pause_ms(kPollIntervalMs);
+  }
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("meshd: three nodes detect a kill -9 and a restart", "[io][integration]") {
+  REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
+  TempDir tmp;
+  std::vector<NodeSpec> nodes;
+  for (const char* name : {"n1", "n2", "n3"}) {
+    nodes.push_back({name, free_udp_port(), tmp.sub(name), tmp.sub(std::string(name) + ".json")});
+  }
+  for (const NodeSpec& n : nodes) {
+    json peers = json::array();
+    for (const NodeSpec& other : nodes) {
+      if (other.name == n.name) continue;
+      peers.push_back({{"name", other.name}, {"address", "127.0.0.1:" + std::to_string(other.port)}});
+    }
+    const json config = {{"name", n.name},
+                         {"listen", "127.0.0.1:" + std::to_string(n.port)},
+                         {"data_dir", n.dir},
+                         {"log_level", "debug"},
+                         {"peers", peers},
+                         {"liveness", {{"ping_interval_ms", 50}, {"down_after_ms", 400}}}};
+    std::ofstream(n.config_path) << config.dump(2) << "\n";
+  }
+  auto start = [&](const NodeSpec& n) {
+    auto p = std::make_unique<Process>(std::vector<std::string>{kMeshd, "--config", n.config_path},
+                                       n.log_path());
+    REQUIRE(p->running());
+    return p;
+  };
+  std::vector<std::unique_ptr<Process>> procs;
+  for (const NodeSpec& n : nodes) procs.push_back(start(n));
+
+  auto all_see = [&](const std::vector<size_t>& observers, const std::string& peer,
+                     const std::string& state) {
+    for (size_t i : observers) {
+      if (peer_states(nodes[i])[peer] != state) return false;
+    }
+    return true;
+  };
+  // On failure, show what the nodes logged.
+  auto logs = [&] {
+    std::string out;
+    for (const NodeSpec& n : nodes) out += "--- " + n.name + " stderr:\n" + slurp(n.log_path());
+    return out;
+  };
+  if (!poll_until([&] {
+        return all_see({1, 2}, "n1", "up") && all_see({0, 2}, "n2", "up") && all_see({0, 1}, "n3", "up");
+      })) {
+    FAIL("nodes did not all come up\n" << logs());
+  }
+
+  // Crash n2: no goodbye, its control socket file is left behind.
+  procs[1]->signal(SIGKILL);
+  const int killed = procs[1]->wait_exit();
+  REQUIRE(killed != -1);
+  CHECK(WIFSIGNALED(killed));
+  if (!poll_until([&] { return all_see({0, 2}, "n2", "down"); })) FAIL("n2 not marked down\n" << logs());
+  // The survivors still see each other (polled: a loaded machine may
+  // delay a ping past down_after_ms for a moment).
+  CHECK(poll_until([&] { return all_see({0}, "n3", "up") && all_see({2}, "n1", "up"); }));
+
+  // Restart n2 from its data directory: the stale socket is replaced and
+  // the others see it up again (with a higher incarnation).
+  procs[1] = start(nodes[1]);
+  if (!poll_until([&] { return all_see({0, 2}, "n2", "up") && all_see({1}, "n1", "up"); })) {
+    FAIL("restarted n2 not up again\n" << logs());
+  }
+  auto status = meshd::io::control_call(nodes[1].socket(), {{"cmd", "status"}});
+  REQUIRE(status);
+  CHECK((*status)["incarnation"].get<uint64_t>() == 2);
+
+  // Metrics over the control socket are Prometheus text.
+  auto metrics = meshd::io::control_call(nodes[0].socket(), {{"cmd", "metrics"}});
+  REQUIRE(metrics);
+  const std::string text = (*metrics)["text"];
+  CHECK(text.find("# TYPE meshd_udp_sent_datagrams_total counter") != std::string::npos);
+
+  // SIGTERM: every node drains and exits 0, removing its control socket.
+  for (auto& p : procs) p->signal(SIGTERM);
+  for (size_t i = 0; i < procs.size(); ++i) {
+    const int st = procs[i]->wait_exit();
+    INFO("node " << nodes[i].name << " stderr: " << slurp(nodes[i].log_path()));
+    REQUIRE(st != -1);
+    REQUIRE(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 0);
+    CHECK(::access(nodes[i].socket().c_str(), F_OK) != 0);
+  }
+  // The JSON logs are one object per line.
+  std::istringstream log(slurp(nodes[0].log_path()));
+  size_t lines = 0;
+  for (std::string line; std::getline(log, line); ++lines) {
+    const json j = json::parse(line, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    CHECK(j.contains("ts"));
+    CHECK(j.contains("event"));
+  }
+  CHECK(lines > 0);
+}
+
+TEST_CASE("meshd: configuration errors exit 2 naming the field", "[io][integration]") {
+  REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
+  TempDir tmp;
+  const std::string config = tmp.sub("bad.json");
+  std::ofstream(config) << "{\n  \"name\": \"n1\",\n  \"listen\": \"127.0.0.1:99999\",\n"
+                           "  \"data_dir\": \"" << tmp.sub("d") << "\"\n}\n";
+  struct Case {
+    std::vector<std::string> argv;
+    std::string needle;
+  };
+  const std::vector<Case> cases = {
+      {{kMeshd, "--config", config}, "'listen'"},
+      {{kMeshd, "--config", tmp.sub("missing.json")}, "cannot read config"},
+      {{kMeshd}, "--config is required"},
+  };
+  for (const Case& c : cases) {
+    const std::string err_path = tmp.sub("stderr");
+    std::remove(err_path.c_str());
+    Process p(c.argv, err_path);
+    REQUIRE(p.running());
+    const int st = p.wait_exit();
+    REQUIRE(st != -1);
+    REQUIRE(WIFEXITED(st));
+    CHECK(WEXITSTATUS(st) == 2);
+    const std::string err = slurp(err_path);
+    INFO(err);
+    CHECK(err.find(c.needle) != std::string::npos);
+  }
+  const std::string first_err = "line 3";  // the line of the bad field
+  Process p({kMeshd, "--config", config}, tmp.sub("stderr2"));
+  REQUIRE(p.wait_exit() != -1);
+  CHECK(slurp(tmp.sub("stderr2")).find(first_err) != std::string::npos);
+}
+
+TEST_CASE("meshctl: talks to a running meshd; exit codes", "[io][integration]") {
+  REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
+  REQUIRE(::access(kMeshctl.c_str(), X_OK) == 0);
+  TempDir tmp;
+  const std::string socket = tmp.sub("ctl.sock");
+  const json config = {{"name", "solo"},
+                       {"listen", "127.0.0.1:" + std::to_string(free_udp_port())},
+                       {"data_dir", tmp.sub("data")},
+                       {"control_socket", socket}};
+  std::ofstream(tmp.sub("solo.json")) << config.dump() << "\n";
+  Process node({kMeshd, "--config", tmp.sub("solo.json")}, tmp.sub("meshd.stderr"));
+  REQUIRE(node.running());
+  REQUIRE(poll_until([&] { return meshd::io::control_call(socket, {{"cmd", "status"}}, 1000).is_ok(); }));
+
+  // Runs meshctl; returns {exit code, stdout, stderr}.
+  auto meshctl = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), kMeshctl);
+    Process p(args, tmp.sub("ctl.stderr"), tmp.sub("ctl.stdout"));
+    REQUIRE(p.running());
+    const int st = p.wait_exit();
+    REQUIRE(st != -1);
+    REQUIRE(WIFEXITED(st));
+    return std::make_tuple(WEXITSTATUS(st), slurp(tmp.sub("ctl.stdout")), slurp(tmp.sub("ctl.stderr")));
+  };
+
+  auto [code, out, err] = meshctl({"--socket", socket, "status"});
+  CHECK(code == 0);
+  const json status = json::parse(out, nullptr, false);
+  REQUIRE_FALSE(status.is_discarded());
+  CHECK(status["name"] == "solo");
+
+  std::tie(code, out, err) = meshctl({"--socket", socket, "metrics"});
+  CHECK(code == 0);
+  CHECK(out.find("# TYPE meshd_udp_sent_datagrams_total counter") != std::string::npos);
+
+  std::tie(code, out, err) = meshctl({"--socket", socket, "no_such_command"});
+  CHECK(code == 3);
+  CHECK(err.find("unknown command") != std::string::npos);
+
+  std::tie(code, out, err) = meshctl({"--socket", tmp.sub("absent.sock"), "status"});
+  CHECK(code == 1);
+  CHECK(err.find("absent.sock") != std::string::npos);
+
+  std::tie(code, out, err) = meshctl({"status"});
+  CHECK(code == 2);
+  CHECK(err.find("--socket") != std::string::npos);
+
+  std::tie(code, out, err) = meshctl({"--socket", socket, "status", "not-json"});
+  CHECK(code == 2);
+
+  node.signal(SIGINT);
+  const int st = node.wait_exit();
+  REQUIRE(st != -1);
+  CHECK(WIFEXITED(st));
+  CHECK(WEXITSTATUS(st) == 0);
+}
