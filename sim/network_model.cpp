@@ -60,17 +60,23 @@ const LinkConfig& NetworkModel::config_of(uint64_t link_key, const Link& l) cons
 }
 
 NetworkModel::Link& NetworkModel::link(size_t from, size_t to) {
+  if (from < index_.size() && to < index_[from].size() && index_[from][to] != nullptr) {
+    return *index_[from][to];
+  }
   const uint64_t k = key(from, to);
   auto it = links_.find(k);
   if (it == links_.end()) {
     it = links_.emplace(k, Link(random_.stream("net", fmt::format("link:{}->{}", from, to)))).first;
   }
+  if (from >= index_.size()) index_.resize(from + 1);
+  if (to >= index_[from].size()) index_[from].resize(to + 1, nullptr);
+  index_[from][to] = &it->second;
   return it->second;
 }
 
 const NetworkModel::Link* NetworkModel::find(size_t from, size_t to) const {
-  auto it = links_.find(key(from, to));
-  return it == links_.end() ? nullptr : &it->second;
+  if (from < index_.size() && to < index_[from].size()) return index_[from][to];
+  return nullptr;  // every Link is indexed when created
 }
 
 void NetworkModel::block(size_t from, size_t to) {

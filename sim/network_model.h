@@ -74,6 +74,9 @@ class NetworkModel {
   using ReleaseHandler = std::function<void(const std::vector<uint64_t>& packet_ids)>;
 
   explicit NetworkModel(const Random& world_random);
+  // index_ points into links_: not copyable.
+  NetworkModel(const NetworkModel&) = delete;
+  NetworkModel& operator=(const NetworkModel&) = delete;
 
   void set_default_link(const LinkConfig& config);
   void set_link(size_t from, size_t to, const LinkConfig& config);
@@ -125,7 +128,11 @@ class NetworkModel {
 
   Random random_;
   LinkConfig default_;
-  std::map<uint64_t, Link> links_;                 // created on first use
+  std::map<uint64_t, Link> links_;                 // created on first use; never erased
+  // O(1) lookup on the per-datagram path: index_[from][to] points into
+  // links_ (std::map nodes are address-stable). links_ keeps the ordered
+  // iteration that heal() and the counters rely on.
+  std::vector<std::vector<Link*>> index_;
   std::map<uint64_t, LinkConfig> configs_;         // per-link overrides (rare)
   std::map<uint64_t, std::vector<uint64_t>> held_;  // packet ids held by clogs
   std::array<uint64_t, static_cast<size_t>(NetCounter::count_)> counts_{};

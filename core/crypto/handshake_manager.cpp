@@ -86,7 +86,7 @@ HandshakeManager::HandshakeManager(const Identity& identity, const KeyArchive& a
 
 Status HandshakeManager::add_peer(const NodeId& id, const Address& address, std::optional<SigningPublic> key) {
   if (id == identity_.node_id()) return Status(Errc::invalid, "peer is this node");
-  if (key && !dh_public_from_signing_public(*key)) return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
+  if (key && !dh_public_of(*key)) return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
   auto it = peers_.find(id);
   if (it == peers_.end()) {
     if (peers_.size() >= kPeersMax) return Status(Errc::too_large, "peer table full");
@@ -144,16 +144,21 @@ OutPacket HandshakeManager::make_packet(const Address& to, const NodeId& destina
   return p;
 }
 
-Result<HandshakeOutput> HandshakeManager::start(const NodeId& id, Peer& peer, int64_t now_us,
-                                                int64_t now_wall_us, uint32_t attempts, int64_t started_us) {
-  const bool xx = !peer.key;
+Result<HandshakeManager::Pending> HandshakeManager::build_initiation(
+    const NodeId& destination, const Address& address, const std::optional<SigningPublic>& key, CookieJar& jar,
+    uint32_t local_index, int64_t now_us, int64_t now_wall_us, uint32_t attempts, int64_t started_us,
+    uint32_t static_index, OutPacket& packet) {
+  const bool xx = !key;
+  const std::vector<const Identity*> keys = own_keys(now_wall_us);
+  static_index %= static_cast<uint32_t>(keys.size());
+  const Identity& as = *keys[static_index];
   HandshakeConfig c;
   c.protocol_name = std::string(xx ? kProtocolXx : kProtocolIk);
   c.initiator = true;
-  c.prologue = handshake_prologue(identity_.node_id(), id);
-  c.local_static = identity_.dh_private();
+  c.prologue = handshake_prologue(identity_.node_id(), destination);
+  c.local_static = as.dh_private();
   if (!xx) {
-    auto rs = dh_public_from_signing_public(*peer.key);
+    auto rs = dh_public_of(*key);
     if (!rs) return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
     c.remote_static = *rs;
   }
@@ -161,45 +166,185 @@ Result<HandshakeOutput> HandshakeManager::start(const NodeId& id, Peer& peer, in
   c.rng = &rng_;
   auto hs = HandshakeState::create(c);
   if (!hs) return hs.status();
-  const uint32_t local_index = allocate_index(id);
   Payload payload;
   payload.index = local_index;
   if (!xx) {  // XX message 1 is unauthenticated: reveal nothing but the index
     payload.timestamp = next_timestamp(now_wall_us);
-    payload.key = identity_.public_key();
+    payload.key = as.public_key();
   }
   std::vector<uint8_t> body;
   if (Status s = hs->write_message(encode_payload(payload), body); !s) return s;
   const size_t message_bytes = body.size();
   body.resize(message_bytes + kInitiationTrailerBytes);
-  const bool cookie = peer.jar.has_cookie(now_us);
-  OutPacket out = make_packet(peer.address, id, PacketType::handshake_initiation, local_index,
-                         handshake_counter(xx ? kPatternXx : kPatternIk, 0), body,
-                         cookie ? wire::kFlagCookieAttached : 0);
-  const auto aad = aad_of(out.bytes);
-  const auto mac_input = concat(aad, std::span(out.bytes).subspan(wire::kHeaderBytes, message_bytes));
-  const CookieJar::Macs macs = peer.jar.macs_for(mac_input, now_us);
-  std::copy(macs.mac1.begin(), macs.mac1.end(), out.bytes.end() - kInitiationTrailerBytes);
-  std::copy(macs.mac2.begin(), macs.mac2.end(), out.bytes.end() - kMacBytes);
-  peer.pending = Pending{std::move(*hs), local_index, 0, xx, started_us, now_us + backoff_us(attempts), attempts};
+  const bool cookie = jar.has_cookie(now_us);
+  packet = make_packet(address, destination, PacketType::handshake_initiation, local_index,
+                       handshake_counter(xx ? kPatternXx : kPatternIk, 0), body,
+                       cookie ? wire::kFlagCookieAttached : 0);
+  const auto aad = aad_of(packet.bytes);
+  const auto mac_input = concat(aad, std::span(packet.bytes).subspan(wire::kHeaderBytes, message_bytes));
+  const CookieJar::Macs macs = jar.macs_for(mac_input, now_us);
+  std::copy(macs.mac1.begin(), macs.mac1.end(), packet.bytes.end() - kInitiationTrailerBytes);
+  std::copy(macs.mac2.begin(), macs.mac2.end(), packet.bytes.end() - kMacBytes);
+  return Pending{std::move(*hs), local_index, 0, xx, started_us, now_us + backoff_us(attempts), attempts,
+                 static_index, now_us};
+}
+
+std::optional<DhPublic> HandshakeManager::dh_public_of(const SigningPublic& key) const {
+  auto it = dh_cache_.find(key);
+  if (it != dh_cache_.end()) return it->second;
+  if (dh_cache_.size() >= kDhCacheEntriesMax) dh_cache_.clear();  // bounded; refills from use
+  const auto converted = dh_public_from_signing_public(key);
+  dh_cache_.emplace(key, converted);
+  return converted;
+}
+
+std::vector<const Identity*> HandshakeManager::own_keys(int64_t now_wall_us) const {
+  std::vector<const Identity*> keys{&identity_};
+  const auto& entries = archive_.entries();
+  for (auto it = entries.rbegin(); it != entries.rend(); ++it) {
+    if (archive_.find_by_dh_public(it->identity.dh_public(), now_wall_us) != nullptr) keys.push_back(&it->identity);
+  }
+  return keys;
+}
+
+Result<HandshakeOutput> HandshakeManager::start(const NodeId& id, Peer& peer, int64_t now_us,
+                                                int64_t now_wall_us, uint32_t attempts, int64_t started_us,
+                                                std::optional<uint32_t> static_index) {
+  if (peer.key && !dh_public_of(*peer.key)) {
+    return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
+  }
+  const uint32_t local_index = allocate_index(id);
+  OutPacket packet;
+  auto pending = build_initiation(id, peer.address, peer.key, peer.jar, local_index, now_us, now_wall_us,
+                                  attempts, started_us,
+                                  static_index ? *static_index : peer.static_choice + attempts, packet);
+  if (!pending) return pending.status();
+  peer.pending = std::move(*pending);
   HandshakeOutput result;
-  result.packets.push_back(std::move(out));
+  result.packets.push_back(std::move(packet));
   return result;
 }
 
-Result<HandshakeOutput> HandshakeManager::connect(const NodeId& id, int64_t now_us, int64_t now_wall_us) {
+Result<HandshakeOutput> HandshakeManager::start_probe(const Address& address, Probe* existing, int64_t now_us,
+                                                      int64_t now_wall_us, uint32_t attempts,
+                                                      int64_t started_us) {
+  CookieJar fresh(psk_);
+  CookieJar& jar = existing != nullptr ? existing->jar : fresh;
+  // Index owner zero marks a probe (no NodeId yet); probe_index_ maps it.
+  const uint32_t local_index = allocate_index(NodeId{});
+  OutPacket packet;
+  auto pending = build_initiation(NodeId{}, address, std::nullopt, jar, local_index, now_us, now_wall_us,
+                                  attempts, started_us, attempts, packet);
+  if (!pending) return pending.status();
+  if (existing != nullptr) {
+    probe_index_.erase(existing->pending.local_index);
+    existing->pending = std::move(*pending);
+  } else {
+    probes_.emplace(address, Probe{std::move(*pending), std::move(fresh)});
+  }
+  probe_index_[local_index] = address;
+  HandshakeOutput result;
+  result.packets.push_back(std::move(packet));
+  return result;
+}
+
+Result<HandshakeOutput> HandshakeManager::connect(const NodeId& id, int64_t now_us, int64_t now_wall_us,
+                                                  bool force) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status(Errc::not_found, "unknown peer " + id.to_hex());
   Peer& peer = it->second;
   if (peer.pending) return HandshakeOutput{};
   const Session* current = peer.sessions.sending(now_us);
-  if (current != nullptr && !current->needs_rekey(now_us)) return HandshakeOutput{};
+  if (!force && current != nullptr && !current->needs_rekey(now_us)) return HandshakeOutput{};
   return start(id, peer, now_us, now_wall_us, 0, now_us);
+}
+
+Result<HandshakeOutput> HandshakeManager::connect_address(const Address& address, int64_t now_us,
+                                                          int64_t now_wall_us) {
+  if (probes_.count(address) != 0) return HandshakeOutput{};
+  if (probes_.size() >= kProbesMax) return Status(Errc::too_large, "too many first-contact handshakes");
+  return start_probe(address, nullptr, now_us, now_wall_us, 0, now_us);
+}
+
+void HandshakeManager::resend_winner(const Address& from, const NodeId& peer_id, int64_t now_us,
+                                     int64_t now_wall_us, HandshakeOutput& out, const Identity* peer_knows) {
+  // The loser answers our initiation, so it must have one. A recent one
+  // is presumably on its way (resending would make the loser answer twice
+  // and keep only the second); an older one may have gone to a peer that
+  // was down then, with our next retry backed off for seconds: resend it
+  // now (fresh ephemeral), at most once per colliding initiation received.
+  Result<HandshakeOutput> again = Status(Errc::not_found);
+  const int64_t recent_us = config_.retry_initial_us / 2;
+  auto known = peers_.find(peer_id);
+  if (known != peers_.end() && known->second.pending) {
+    const Pending& p = *known->second.pending;
+    if (now_us - p.sent_us < recent_us) return;
+    // Present the key the loser addressed, if we know it; otherwise the
+    // next of our keys (attempts + 1), in case the loser rejected the one
+    // we presented (it may know only a key we have since rotated).
+    std::optional<uint32_t> index;
+    if (peer_knows != nullptr) {
+      const auto keys = own_keys(now_wall_us);
+      for (uint32_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] == peer_knows) index = i;
+      }
+    }
+    again = start(peer_id, known->second, now_us, now_wall_us, p.attempts + 1, p.started_us, index);
+  } else if (auto probe = probes_.find(from); probe != probes_.end()) {
+    const Pending& p = probe->second.pending;
+    if (now_us - p.sent_us < recent_us) return;
+    again = start_probe(from, &probe->second, now_us, now_wall_us, p.attempts, p.started_us);
+  }
+  if (!again) return;
+  for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+}
+
+bool HandshakeManager::probe_wins(const Address& from, const NodeId& peer) {
+  auto it = probes_.find(from);
+  if (it == probes_.end()) return false;
+  if (identity_.node_id() < peer) return true;
+  probe_index_.erase(it->second.pending.local_index);
+  probes_.erase(it);  // theirs wins: answer it instead
+  return false;
+}
+
+bool HandshakeManager::promote_probe(const wire::DecodedPacket& packet, HandshakeOutput& out) {
+  const auto& h = packet.header;
+  auto at = probe_index_.find(h.session_id);
+  if (at == probe_index_.end() || (h.counter >> 8) != kPatternXx || (h.counter & 0xff) != 1) {
+    out.drop = DropReason::unexpected_handshake;
+    return false;
+  }
+  auto pit = probes_.find(at->second);
+  MESHD_ASSERT(pit != probes_.end() && pit->second.pending.local_index == h.session_id);
+  HandshakeState trial = pit->second.pending.hs;  // a forged response must not spoil the probe
+  std::vector<uint8_t> plain;
+  if (!trial.read_message(packet.payload, plain)) {
+    out.drop = DropReason::handshake_failed;
+    return false;
+  }
+  const auto payload = decode_payload(plain);
+  if (!payload || !trial.remote_static() || !identity_ok(h.source, payload->key, *trial.remote_static())) {
+    out.drop = DropReason::handshake_failed;
+    return false;
+  }
+  const Address address = pit->first;
+  Probe probe = std::move(pit->second);
+  probes_.erase(pit);
+  probe_index_.erase(at);
+  if (!add_peer(h.source, address, std::nullopt)) {
+    out.drop = DropReason::rate_limited;
+    return false;
+  }
+  Peer& peer = peers_.find(h.source)->second;
+  peer.pending = std::move(probe.pending);  // replaces any id-based attempt
+  index_owner_[h.session_id] = h.source;
+  return true;
 }
 
 bool HandshakeManager::identity_ok(const NodeId& claimed, const SigningPublic& key,
                                    const DhPublic& noise_static) const {
-  const auto converted = dh_public_from_signing_public(key);
+  const auto converted = dh_public_of(key);
   if (!converted || *converted != noise_static) return false;
   auto it = peers_.find(claimed);
   if (it != peers_.end() && it->second.key) return *it->second.key == key;
@@ -226,8 +371,9 @@ void HandshakeManager::establish_initiated(const NodeId& id, Peer& peer, const H
   peer.sessions.install_confirmed(
       Session(SessionKeys{send.key(), receive.key()}, local_index, remote_index, true, now_us, config_.session),
       now_us);
+  if (peer.pending) peer.static_choice = peer.pending->static_index;
   peer.pending.reset();
-  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, id, true});
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, id, true, peer.address});
 }
 
 HandshakeOutput HandshakeManager::on_handshake_packet(const Address& from, const wire::DecodedPacket& packet,
@@ -300,8 +446,10 @@ HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire:
       return out;
     }
     auto known = peers_.find(h.source);
-    if (known != peers_.end() && known->second.pending && identity_.node_id() < h.source) {
+    if ((known != peers_.end() && known->second.pending && identity_.node_id() < h.source) ||
+        probe_wins(from, h.source)) {
       out.drop = DropReason::handshake_collision;  // ours wins; the peer answers it
+      resend_winner(from, h.source, now_us, now_wall_us, out);
       return out;
     }
     if (responding_.size() >= kPendingRespondersMax) {
@@ -366,12 +514,26 @@ HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire:
     out.drop = DropReason::stale_handshake;
     return out;
   }
+  // The initiator encrypted to `as`: a key of ours it knows, so our own
+  // initiations to it present that one (until it learns a newer one).
+  {
+    const auto keys = own_keys(now_wall_us);
+    for (uint32_t i = 0; i < keys.size(); ++i) {
+      if (keys[i] == as) peer.static_choice = i;
+    }
+  }
   if (peer.pending) {
     if (identity_.node_id() < h.source) {
       out.drop = DropReason::handshake_collision;
+      resend_winner(from, h.source, now_us, now_wall_us, out, as);
       return out;
     }
     peer.pending.reset();  // theirs wins: answer it instead
+  }
+  if (probe_wins(from, h.source)) {
+    out.drop = DropReason::handshake_collision;
+    resend_winner(from, h.source, now_us, now_wall_us, out, as);
+    return out;
   }
   peer.last_timestamp = payload->timestamp;
   peer.address = from;
@@ -390,7 +552,7 @@ HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire:
                                             false, now_us, config_.session));
   out.packets.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
                                handshake_counter(kPatternIk, 1), body));
-  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false});
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false, from});
   return out;
 }
 
@@ -405,12 +567,16 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   const auto& h = packet.header;
   const uint64_t pattern = h.counter >> 8;
   const uint64_t message = h.counter & 0xff;
-  if (pattern == kPatternXx && message == 2) return on_xx_final(packet, now_us);
+  if (pattern == kPatternXx && message == 2) return on_xx_final(packet, now_us, now_wall_us);
   if ((pattern != kPatternIk && pattern != kPatternXx) || message != 1) {
     out.drop = DropReason::handshake_failed;
     return out;
   }
   auto owner = index_owner_.find(h.session_id);
+  if (owner != index_owner_.end() && owner->second.is_zero()) {
+    if (!promote_probe(packet, out)) return out;
+    owner = index_owner_.find(h.session_id);
+  }
   if (owner == index_owner_.end() || owner->second != h.source) {
     out.drop = DropReason::unexpected_handshake;
     return out;
@@ -444,7 +610,8 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   Payload final_payload;
   final_payload.index = local_index;
   final_payload.timestamp = next_timestamp(now_wall_us);
-  final_payload.key = identity_.public_key();
+  const std::vector<const Identity*> keys = own_keys(now_wall_us);
+  final_payload.key = keys[pending.static_index % keys.size()]->public_key();
   std::vector<uint8_t> body;
   if (!trial.write_message(encode_payload(final_payload), body)) {
     out.drop = DropReason::handshake_failed;
@@ -453,7 +620,7 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   MESHD_ASSERT(trial.is_complete());
   if (!peer.key) {
     peer.key = payload->key;
-    out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, it->first, true});
+    out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, it->first, true, peer.address});
   }
   out.packets.push_back(make_packet(peer.address, it->first, PacketType::handshake_response, payload->index,
                                handshake_counter(kPatternXx, 2), body));
@@ -461,7 +628,8 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   return out;
 }
 
-HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet, int64_t now_us) {
+HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet, int64_t now_us,
+                                              int64_t now_wall_us) {
   HandshakeOutput out;
   const auto& h = packet.header;
   auto r = responding_.find(h.session_id);
@@ -490,7 +658,7 @@ HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet,
       return out;
     }
     it = peers_.find(h.source);
-    out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, h.source, false});
+    out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, h.source, false, responding.address});
   }
   Peer& peer = it->second;
   if (payload->timestamp <= peer.last_timestamp) {
@@ -500,6 +668,7 @@ HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet,
   if (peer.pending) {
     if (identity_.node_id() < h.source) {
       out.drop = DropReason::handshake_collision;
+      resend_winner(responding.address, h.source, now_us, now_wall_us, out);
       return out;
     }
     peer.pending.reset();
@@ -512,7 +681,7 @@ HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet,
   peer.sessions.install_confirmed(Session(SessionKeys{send.key(), receive.key()}, h.session_id,
                                           responding.remote_index, false, now_us, config_.session),
                                   now_us);
-  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false});
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false, peer.address});
   return out;
 }
 
@@ -521,6 +690,23 @@ HandshakeOutput HandshakeManager::on_cookie_reply(const wire::DecodedPacket& pac
   HandshakeOutput out;
   const auto& h = packet.header;
   auto owner = index_owner_.find(h.session_id);
+  if (owner != index_owner_.end() && owner->second.is_zero()) {
+    auto at = probe_index_.find(h.session_id);
+    if (at == probe_index_.end()) {
+      out.drop = DropReason::unexpected_handshake;
+      return out;
+    }
+    Probe& probe = probes_.find(at->second)->second;
+    if (!probe.jar.consume_reply(packet.payload, now_us)) {
+      out.drop = DropReason::bad_cookie;
+      return out;
+    }
+    const Address address = at->second;
+    auto again = start_probe(address, &probe, now_us, now_wall_us, probe.pending.attempts, probe.pending.started_us);
+    if (again) return std::move(*again);
+    out.drop = DropReason::handshake_failed;
+    return out;
+  }
   if (owner == index_owner_.end() || owner->second != h.source) {
     out.drop = DropReason::unexpected_handshake;
     return out;
@@ -550,7 +736,7 @@ HandshakeOutput HandshakeManager::tick(int64_t now_us, int64_t now_wall_us) {
       Pending& p = *peer.pending;
       if (now_us - p.started_us >= config_.handshake_timeout_us) {
         peer.pending.reset();
-        out.events.push_back(HandshakeEvent{HandshakeEventKind::failed, id, true});
+        out.events.push_back(HandshakeEvent{HandshakeEventKind::failed, id, true, peer.address});
       } else if (now_us >= p.next_retry_us) {
         auto again = start(id, peer, now_us, now_wall_us, p.attempts + 1, p.started_us);
         if (again) {
@@ -574,6 +760,7 @@ HandshakeOutput HandshakeManager::tick(int64_t now_us, int64_t now_wall_us) {
       }
     }
   }
+  tick_probes(now_us, now_wall_us, out);
   std::erase_if(responding_, [&](const auto& entry) {
     return now_us - entry.second.started_us >= config_.handshake_timeout_us;
   });
@@ -581,10 +768,30 @@ HandshakeOutput HandshakeManager::tick(int64_t now_us, int64_t now_wall_us) {
   return out;
 }
 
+void HandshakeManager::tick_probes(int64_t now_us, int64_t now_wall_us, HandshakeOutput& out) {
+  for (auto it = probes_.begin(); it != probes_.end();) {
+    Pending& p = it->second.pending;
+    if (now_us - p.started_us >= config_.handshake_timeout_us) {
+      out.events.push_back(HandshakeEvent{HandshakeEventKind::failed, NodeId{}, true, it->first});
+      probe_index_.erase(p.local_index);
+      it = probes_.erase(it);
+      continue;
+    }
+    if (now_us >= p.next_retry_us) {
+      auto again = start_probe(it->first, &it->second, now_us, now_wall_us, p.attempts + 1, p.started_us);
+      if (again) {
+        for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+      }
+    }
+    ++it;
+  }
+}
+
 void HandshakeManager::release_unused_indices() {
   std::erase_if(index_owner_, [&](const auto& entry) {
     const auto& [index, owner] = entry;
     if (responding_.count(index)) return false;
+    if (owner.is_zero()) return probe_index_.count(index) == 0;
     auto it = peers_.find(owner);
     if (it == peers_.end()) return true;
     const Peer& peer = it->second;
@@ -593,7 +800,8 @@ void HandshakeManager::release_unused_indices() {
   });
 }
 
-Result<OutPacket> HandshakeManager::seal(const NodeId& id, std::span<const uint8_t> plaintext, int64_t now_us) {
+Result<OutPacket> HandshakeManager::seal(const NodeId& id, std::span<const uint8_t> plaintext, int64_t now_us,
+                                         KeyUse* used) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status(Errc::not_found, "unknown peer");
   Session* session = it->second.sessions.sending(now_us);
@@ -603,21 +811,27 @@ Result<OutPacket> HandshakeManager::seal(const NodeId& id, std::span<const uint8
   h.source = identity_.node_id();
   h.destination = id;
   OutPacket out{it->second.address, std::vector<uint8_t>(plaintext.size() + kSealOverheadBytes)};
+  const uint64_t counter = session->sent_count();
   auto n = session->seal(h, plaintext, out.bytes, now_us);
   if (!n) return n.status();
+  if (used != nullptr) *used = KeyUse{session->send_key_id(), counter};
   out.bytes.resize(*n);
   return out;
 }
 
 DropReason HandshakeManager::open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
-                                  size_t& plaintext_bytes, NodeId& from, int64_t now_us) {
+                                  size_t& plaintext_bytes, NodeId& from, int64_t now_us, KeyUse* used) {
   plaintext_bytes = 0;
   auto owner = index_owner_.find(packet.header.session_id);
   if (owner == index_owner_.end() || owner->second != packet.header.source) return DropReason::unknown_session;
   auto it = peers_.find(owner->second);
   if (it == peers_.end()) return DropReason::unknown_session;
-  const DropReason r = it->second.sessions.open(packet, out, plaintext_bytes, now_us);
-  if (r == DropReason::none) from = owner->second;
+  uint64_t key_id = 0;
+  const DropReason r = it->second.sessions.open(packet, out, plaintext_bytes, now_us, &key_id);
+  if (r == DropReason::none) {
+    from = owner->second;
+    if (used != nullptr) *used = KeyUse{key_id, packet.header.counter};
+  }
   return r;
 }
 
@@ -647,6 +861,9 @@ int64_t HandshakeManager::next_deadline_us() const {
   for (const auto& [id, peer] : peers_) {
     if (!peer.pending) continue;
     next = std::min({next, peer.pending->next_retry_us, peer.pending->started_us + config_.handshake_timeout_us});
+  }
+  for (const auto& [address, probe] : probes_) {
+    next = std::min({next, probe.pending.next_retry_us, probe.pending.started_us + config_.handshake_timeout_us});
   }
   return next;
 }

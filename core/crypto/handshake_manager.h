@@ -28,6 +28,14 @@
 //    checked before any DH always.
 //  * Key rotation: handshakes addressed to an archived static key within
 //    its grace still complete (KeyArchive).
+//  * First contact by address (connect_address): when only a peer's
+//    address is known, an XXpsk3 initiation goes out with destination
+//    NodeId zero (the prologue binds zero as the responder id). The
+//    responder's identity is then authenticated by its static key and the
+//    NodeId it derives (identity_ok); on success the probe becomes a
+//    regular peer keyed by the learned NodeId. A probe and a peer's
+//    initiation from the probed address collide like two initiations: the
+//    smaller NodeId keeps its own.
 // Bounds: kPeersMax peers, kPendingRespondersMax XX half-open responders
 // (oldest evicted), 3 sessions per peer.
 #pragma once
@@ -49,6 +57,8 @@ namespace meshd::crypto {
 
 constexpr size_t kPeersMax = 4096;
 constexpr size_t kPendingRespondersMax = 64;
+constexpr size_t kProbesMax = 1024;  // first-contact handshakes by address
+constexpr size_t kDhCacheEntriesMax = 2 * kPeersMax;  // memoized Ed25519 -> X25519 conversions
 constexpr size_t kHandshakePayloadBytes = 4 + 8 + kSigningPublicBytes;  // 44
 constexpr size_t kInitiationTrailerBytes = 2 * kMacBytes;
 constexpr std::string_view kProtocolIk = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b";
@@ -73,8 +83,16 @@ enum class HandshakeEventKind : uint8_t { established, failed, peer_key_learned 
 
 struct HandshakeEvent {
   HandshakeEventKind kind;
-  NodeId peer;
+  NodeId peer;          // zero for a failed first-contact probe
   bool initiator = false;
+  Address address;      // the peer's address as this node knows it
+};
+
+// Which key and nonce a transport packet used (the simulator's nonce-reuse
+// and forgery checks; see Session::send_key_id).
+struct KeyUse {
+  uint64_t key_id = 0;
+  uint64_t counter = 0;
 };
 
 struct HandshakeOutput {
@@ -91,8 +109,16 @@ class HandshakeManager {
 
   // Registers (or updates) a peer. `key` known -> IK, else XX.
   Status add_peer(const NodeId& peer, const Address& address, std::optional<SigningPublic> key);
-  // Starts a handshake unless one is in flight. Errc::not_found for unknown peers.
-  Result<HandshakeOutput> connect(const NodeId& peer, int64_t now_us, int64_t now_wall_us);
+  // Starts a handshake unless one is in flight. Errc::not_found for unknown
+  // peers. Without `force` a peer with a live session that does not need a
+  // rekey gets none; with it (the owner suspects the peer lost the
+  // session, e.g. it restarted) a new handshake starts anyway.
+  Result<HandshakeOutput> connect(const NodeId& peer, int64_t now_us, int64_t now_wall_us, bool force = false);
+  // First contact with a peer known only by address (XXpsk3, destination
+  // zero). No-op while a probe to `address` is in flight. Bounded by
+  // kProbesMax (Errc::too_large beyond).
+  Result<HandshakeOutput> connect_address(const Address& address, int64_t now_us, int64_t now_wall_us);
+  bool probe_in_flight(const Address& address) const { return probes_.count(address) != 0; }
   // Handles a handshake_initiation / handshake_response / cookie_reply
   // packet (already decoded). Transport packets go to open().
   HandshakeOutput on_handshake_packet(const Address& from, const wire::DecodedPacket& packet,
@@ -103,10 +129,13 @@ class HandshakeManager {
   HandshakeOutput tick(int64_t now_us, int64_t now_wall_us);
 
   // Seals a transport packet to `peer`. Errc::unavailable without a session.
-  Result<OutPacket> seal(const NodeId& peer, std::span<const uint8_t> plaintext, int64_t now_us);
-  // Opens a transport packet; on success `from` names the peer.
+  // `used` (optional) reports the key id and nonce the packet was sealed under.
+  Result<OutPacket> seal(const NodeId& peer, std::span<const uint8_t> plaintext, int64_t now_us,
+                         KeyUse* used = nullptr);
+  // Opens a transport packet; on success `from` names the peer and `used`
+  // (optional) the receive key id and counter.
   wire::DropReason open(const wire::DecodedPacket& packet, std::span<uint8_t> out, size_t& plaintext_bytes,
-                        NodeId& from, int64_t now_us);
+                        NodeId& from, int64_t now_us, KeyUse* used = nullptr);
 
   bool has_session(const NodeId& peer, int64_t now_us);
   bool handshake_in_flight(const NodeId& peer) const;
@@ -124,6 +153,8 @@ class HandshakeManager {
     int64_t started_us = 0;
     int64_t next_retry_us = 0;
     uint32_t attempts = 0;
+    uint32_t static_index = 0;  // which of own_keys() we presented
+    int64_t sent_us = 0;        // when this initiation went out
   };
   struct Responding {  // XX responder waiting for message 3
     HandshakeState hs;
@@ -139,16 +170,52 @@ class HandshakeManager {
     PeerSessions sessions;
     CookieJar jar;
     uint64_t last_timestamp = 0;  // greatest initiation timestamp accepted
+    uint32_t static_choice = 0;   // own_keys() index this peer last accepted
     int64_t failed_until_us = 0;
   };
 
+  struct Probe {  // first contact by address: our XX initiation in flight
+    Pending pending;
+    CookieJar jar;
+  };
+
+  // `static_index` (into own_keys()) defaults to the peer's choice + attempts.
   Result<HandshakeOutput> start(const NodeId& id, Peer& peer, int64_t now_us, int64_t now_wall_us,
-                                uint32_t attempts, int64_t started_us);
+                                uint32_t attempts, int64_t started_us,
+                                std::optional<uint32_t> static_index = std::nullopt);
+  Result<HandshakeOutput> start_probe(const Address& address, Probe* existing, int64_t now_us,
+                                      int64_t now_wall_us, uint32_t attempts, int64_t started_us);
+  Result<Pending> build_initiation(const NodeId& destination, const Address& address,
+                                   const std::optional<SigningPublic>& key, CookieJar& jar,
+                                   uint32_t local_index, int64_t now_us, int64_t now_wall_us,
+                                   uint32_t attempts, int64_t started_us, uint32_t static_index,
+                                   OutPacket& packet);
+  // Our identities to present as initiator: the current one, then archived
+  // keys still in their grace, newest first. After a rotation a peer may
+  // only know an old key (announcements are the membership layer's job), so
+  // successive attempts cycle through these and a peer keeps the one that
+  // worked (Peer::static_choice).
+  std::vector<const Identity*> own_keys(int64_t now_wall_us) const;
+  // dh_public_from_signing_public, memoized: the conversion (a field
+  // square root) costs about as much as a DH and every handshake needs it
+  // several times. Hostile keys fill the cache at most up to its bound.
+  std::optional<DhPublic> dh_public_of(const SigningPublic& key) const;
+  // A response to a probe: authenticate it on a copy, then turn the probe
+  // into a regular peer so the common response path completes it.
+  bool promote_probe(const wire::DecodedPacket& packet, HandshakeOutput& out);
+  // Our probe to `from` against an initiation from `peer` at `from`:
+  // true if ours wins (drop theirs), else our probe is abandoned.
+  bool probe_wins(const Address& from, const NodeId& peer);
+  void tick_probes(int64_t now_us, int64_t now_wall_us, HandshakeOutput& out);
   HandshakeOutput on_initiation(const Address& from, const wire::DecodedPacket& packet, int64_t now_us,
                                 int64_t now_wall_us);
   HandshakeOutput on_response(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
   HandshakeOutput on_cookie_reply(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
-  HandshakeOutput on_xx_final(const wire::DecodedPacket& packet, int64_t now_us);
+  HandshakeOutput on_xx_final(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
+  // `peer_knows`: the key of ours the loser's initiation was encrypted to
+  // (IK), so our resend presents a key it accepts; nullptr if unknown (XX).
+  void resend_winner(const Address& from, const NodeId& peer_id, int64_t now_us, int64_t now_wall_us,
+                     HandshakeOutput& out, const Identity* peer_knows = nullptr);
   Result<HandshakeState> responder_state(std::string_view protocol, const DhPrivate& static_key,
                                          const NodeId& initiator, const NodeId& responder) const;
   bool identity_ok(const NodeId& claimed, const SigningPublic& key, const DhPublic& noise_static) const;
@@ -173,6 +240,9 @@ class HandshakeManager {
   std::map<NodeId, Peer> peers_;
   std::map<uint32_t, NodeId> index_owner_;
   std::map<uint32_t, Responding> responding_;  // by our local index
+  std::map<Address, Probe> probes_;
+  mutable std::map<SigningPublic, std::optional<DhPublic>> dh_cache_;
+  std::map<uint32_t, Address> probe_index_;    // our probe's local index -> address
   uint64_t last_timestamp_sent_ = 0;
 };
 

@@ -25,22 +25,27 @@ Session* PeerSessions::sending(int64_t now_us) {
 }
 
 DropReason PeerSessions::open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
-                              size_t& plaintext_bytes, int64_t now_us) {
+                              size_t& plaintext_bytes, int64_t now_us, uint64_t* receive_key_id) {
   plaintext_bytes = 0;
   const uint32_t index = packet.header.session_id;
-  if (current_ && current_->local_index() == index) return current_->open(packet, out, plaintext_bytes, now_us);
-  if (next_ && next_->local_index() == index) {
+  Session* session = nullptr;
+  if (current_ && current_->local_index() == index) {
+    session = &*current_;
+  } else if (next_ && next_->local_index() == index) {
     const DropReason r = next_->open(packet, out, plaintext_bytes, now_us);
     if (r == DropReason::none) {
+      if (receive_key_id != nullptr) *receive_key_id = next_->receive_key_id();
       rotate_in(*next_, now_us);
       next_.reset();
     }
     return r;
+  } else if (previous_ && previous_->local_index() == index && now_us < previous_until_us_) {
+    session = &*previous_;
   }
-  if (previous_ && previous_->local_index() == index && now_us < previous_until_us_) {
-    return previous_->open(packet, out, plaintext_bytes, now_us);
-  }
-  return DropReason::unknown_session;
+  if (session == nullptr) return DropReason::unknown_session;
+  const DropReason r = session->open(packet, out, plaintext_bytes, now_us);
+  if (r == DropReason::none && receive_key_id != nullptr) *receive_key_id = session->receive_key_id();
+  return r;
 }
 
 void PeerSessions::expire(int64_t now_us) {

@@ -32,8 +32,9 @@ class PeerSessions {
 
   // The session to seal with, or nullptr (none, or expired).
   Session* sending(int64_t now_us);
+  // On success `receive_key_id` (optional) names the key that opened it.
   wire::DropReason open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
-                        size_t& plaintext_bytes, int64_t now_us);
+                        size_t& plaintext_bytes, int64_t now_us, uint64_t* receive_key_id = nullptr);
   // Drops the previous session after its grace and expired sessions.
   void expire(int64_t now_us);
   bool owns_index(uint32_t local_index) const;

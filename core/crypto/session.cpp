@@ -8,10 +8,26 @@ namespace meshd::crypto {
 
 using wire::DropReason;
 
+namespace {
+
+uint64_t key_id_of(const CipherKey& key) {
+  static constexpr char kDomain[] = "meshd-key-id-v1";
+  std::array<uint8_t, 8> out{};
+  crypto_generichash(out.data(), out.size(), key.data(), key.size(),
+                     reinterpret_cast<const uint8_t*>(kDomain), sizeof(kDomain) - 1);
+  uint64_t v = 0;
+  for (size_t i = 0; i < out.size(); ++i) v |= uint64_t{out[i]} << (8 * i);
+  return v;
+}
+
+}  // namespace
+
 Session::Session(const SessionKeys& keys, uint32_t local_index, uint32_t remote_index,
                  bool initiator, int64_t established_us, const SessionConfig& config)
     : send_key_(keys.send),
       receive_key_(keys.receive),
+      send_key_id_(key_id_of(keys.send)),
+      receive_key_id_(key_id_of(keys.receive)),
       local_index_(local_index),
       remote_index_(remote_index),
       initiator_(initiator),

@@ -78,11 +78,19 @@ class Session {
   // True once a packet from the peer opened: the responder must not seal
   // on a session before that (WireGuard: the initiator confirms first).
   bool confirmed() const { return confirmed_; }
+  // Public fingerprints of the two keys (BLAKE2b-64 under a domain key):
+  // the sender's send_key_id equals the receiver's receive_key_id. Only for
+  // checks and diagnostics (the simulator's nonce-reuse oracle); they
+  // reveal nothing usable about the keys.
+  uint64_t send_key_id() const { return send_key_id_; }
+  uint64_t receive_key_id() const { return receive_key_id_; }
 
  private:
   CipherKey send_key_{};
   CipherKey receive_key_{};
   ReplayWindow replay_;
+  uint64_t send_key_id_ = 0;
+  uint64_t receive_key_id_ = 0;
   uint64_t next_send_counter_ = 0;
   uint32_t local_index_ = 0;
   uint32_t remote_index_ = 0;

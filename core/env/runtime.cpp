@@ -74,7 +74,7 @@ Result<Runtime::FiberId> Runtime::spawn(std::string_view name, std::function<voi
   Fiber* raw = f.get();
   f->context = bctx::fiber(
       std::allocator_arg, RecordingStack{bctx::protected_fixedsize_stack(limits_.stack_bytes), &raw->stack},
-      [this, raw](bctx::fiber&& caller) -> bctx::fiber {
+      [raw](bctx::fiber&& caller) -> bctx::fiber {
 #ifdef MESHD_ASAN_FIBERS
         __sanitizer_finish_switch_fiber(nullptr, &raw->scheduler_stack_bottom,
                                         &raw->scheduler_stack_size);

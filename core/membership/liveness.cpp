@@ -28,15 +28,19 @@ LivenessTracker::LivenessTracker(const LivenessConfig& config, std::vector<PeerS
     PeerView v;
     v.spec = std::move(spec);
     v.state_since_us = now_us;
+    peer_index_.emplace_back(v.spec.address, peers_.size());
     peers_.push_back(std::move(v));
   }
+  // Stable: among equal addresses the first configured peer comes first.
+  std::stable_sort(peer_index_.begin(), peer_index_.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
 }
 
 int64_t LivenessTracker::find_peer(const Address& address) const {
-  for (size_t i = 0; i < peers_.size(); ++i) {
-    if (peers_[i].spec.address == address) return static_cast<int64_t>(i);
-  }
-  return -1;
+  auto it = std::lower_bound(peer_index_.begin(), peer_index_.end(), address,
+                             [](const auto& entry, const Address& a) { return entry.first < a; });
+  if (it == peer_index_.end() || it->first != address) return -1;
+  return static_cast<int64_t>(it->second);
 }
 
 void LivenessTracker::set_state(size_t i, PeerState to, int64_t now_us, LivenessOutput& out) {

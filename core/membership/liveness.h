@@ -105,6 +105,11 @@ class LivenessTracker {
 
   LivenessConfig config_;
   std::vector<PeerView> peers_;
+  // (address, index into peers_) sorted by address, first peer of an
+  // address only: the per-datagram lookup is a binary search over one
+  // contiguous array, not a scan of every peer (a std::map's scattered
+  // nodes cost a cache miss per level at 1000 peers).
+  std::vector<std::pair<Address, size_t>> peer_index_;
   uint64_t incarnation_;
   RandomStream jitter_;
   int64_t started_us_;

@@ -1,11 +1,30 @@
 #include "core/node/config.h"
 
+#include <algorithm>
+
 #include "core/env/disk.h"
 #include "core/node/json_fields.h"
 
 namespace meshd {
 
 namespace {
+
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool hex_decode(std::string_view text, std::span<uint8_t> out) {
+  if (text.size() != out.size() * 2) return false;
+  for (size_t i = 0; i < out.size(); ++i) {
+    const int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
+}
 
 Status parse_log_level(const JsonDoc& doc, const nlohmann::json& root, LogLevel& out) {
   std::string text = "info";
@@ -34,7 +53,37 @@ Status parse_liveness(const JsonDoc& doc, const nlohmann::json& root, membership
   return Status::ok();
 }
 
-Status parse_peers(const JsonDoc& doc, const NodeConfig& self, const nlohmann::json& root,
+Status parse_hex_field(const JsonDoc& doc, const nlohmann::json& obj, const std::string& path,
+                       std::string_view key, std::span<uint8_t> out, bool& present) {
+  std::string text;
+  present = obj.contains(std::string(key));
+  if (!present) return Status::ok();
+  if (Status s = doc.get_string(obj, path, key, text, true); !s) return s;
+  if (!hex_decode(text, out)) {
+    return doc.error(JsonDoc::join(path, key), "expected " + std::to_string(out.size() * 2) + " hex digits");
+  }
+  return Status::ok();
+}
+
+Status parse_peer_key(const JsonDoc& doc, const nlohmann::json& p, const std::string& path,
+                      const Address& address, std::vector<transport::TransportPeer>& out) {
+  transport::TransportPeer peer;
+  peer.address = address;
+  bool has_key = false, has_id = false;
+  if (Status s = parse_hex_field(doc, p, path, "public_key", peer.key, has_key); !s) return s;
+  NodeId id;
+  if (Status s = parse_hex_field(doc, p, path, "node_id", id.bytes, has_id); !s) return s;
+  if (has_id && !has_key) return doc.error(JsonDoc::join(path, "node_id"), "needs public_key too");
+  if (!has_key) return Status::ok();
+  if (!crypto::dh_public_from_signing_public(peer.key)) {
+    return doc.error(JsonDoc::join(path, "public_key"), "not a valid Ed25519 public key");
+  }
+  if (has_id) peer.node_id = id;
+  out.push_back(peer);
+  return Status::ok();
+}
+
+Status parse_peers(const JsonDoc& doc, NodeConfig& self, const nlohmann::json& root,
                    std::vector<membership::PeerSpec>& out) {
   auto it = root.find("peers");
   if (it == root.end()) return Status::ok();
@@ -44,7 +93,7 @@ Status parse_peers(const JsonDoc& doc, const NodeConfig& self, const nlohmann::j
     const std::string path = JsonDoc::index("peers", i);
     const nlohmann::json& p = (*it)[i];
     if (Status s = doc.expect_object(p, path); !s) return s;
-    if (Status s = doc.reject_unknown(p, path, {"name", "address"}); !s) return s;
+    if (Status s = doc.reject_unknown(p, path, {"name", "address", "public_key", "node_id"}); !s) return s;
     membership::PeerSpec spec;
     if (Status s = doc.get_string(p, path, "name", spec.name, true); !s) return s;
     if (Status s = doc.get_address(p, path, "address", spec.address, true); !s) return s;
@@ -55,8 +104,79 @@ Status parse_peers(const JsonDoc& doc, const NodeConfig& self, const nlohmann::j
       if (other.address == spec.address) return doc.error(JsonDoc::join(path, "address"), "duplicate peer address");
       if (other.name == spec.name) return doc.error(JsonDoc::join(path, "name"), "duplicate peer name");
     }
+    if (Status s = parse_peer_key(doc, p, path, spec.address, self.security.peer_keys); !s) return s;
     out.push_back(std::move(spec));
   }
+  return Status::ok();
+}
+
+Status get_ms(const JsonDoc& doc, const nlohmann::json& obj, const std::string& path, std::string_view key,
+              int64_t& out, int64_t min, int64_t max) {
+  return doc.get_int(obj, path, key, out, min, max, false);
+}
+
+Status parse_security(const JsonDoc& doc, const nlohmann::json& root, SecurityConfig& out) {
+  const std::string path = "security";
+  auto it = root.find(path);
+  if (it == root.end()) {
+    return doc.error(path, "required field missing (set psk_hex or psk_file, the mesh admission secret; "
+                           "or \"plaintext\": true for an unencrypted test mesh)");
+  }
+  const nlohmann::json& o = *it;
+  if (Status s = doc.expect_object(o, path); !s) return s;
+  if (Status s = doc.reject_unknown(o, path, {"plaintext", "identity", "psk_hex", "psk_file", "clone_policy",
+                                              "host_fingerprint", "rekey_after_s", "archive_grace_s",
+                                              "handshake_rate_per_s", "handshake_burst", "retry_initial_ms",
+                                              "retry_max_ms", "handshake_timeout_s"}); !s) {
+    return s;
+  }
+  if (Status s = doc.get_bool(o, path, "plaintext", out.plaintext, false); !s) return s;
+  std::string identity = out.key_file;
+  if (Status s = doc.get_string(o, path, "identity", identity, false); !s) return s;
+  if (identity == "ephemeral") {
+    out.ephemeral = true;
+  } else if (!valid_file_name(identity)) {
+    return doc.error(JsonDoc::join(path, "identity"), "expected \"ephemeral\" or a file name in data_dir");
+  } else {
+    out.key_file = identity;
+  }
+  std::string psk_hex;
+  if (Status s = doc.get_string(o, path, "psk_hex", psk_hex, false); !s) return s;
+  if (Status s = doc.get_string(o, path, "psk_file", out.psk_file, false); !s) return s;
+  if (!psk_hex.empty() && !out.psk_file.empty()) {
+    return doc.error(JsonDoc::join(path, "psk_file"), "give psk_hex or psk_file, not both");
+  }
+  if (!psk_hex.empty()) {
+    auto psk = parse_psk_hex(psk_hex);
+    if (!psk) return doc.error(JsonDoc::join(path, "psk_hex"), "expected 64 hex digits (32 bytes)");
+    out.psk = *psk;
+  }
+  if (!out.plaintext && psk_hex.empty() && out.psk_file.empty()) {
+    return doc.error(path, "psk_hex or psk_file is required (the mesh admission secret)");
+  }
+  std::string policy = std::string(crypto::clone_policy_name(out.clone_policy));
+  if (Status s = doc.get_string(o, path, "clone_policy", policy, false); !s) return s;
+  auto parsed = crypto::parse_clone_policy(policy);
+  if (!parsed) return doc.error(JsonDoc::join(path, "clone_policy"), "expected refuse, warn or allow");
+  out.clone_policy = *parsed;
+  if (Status s = doc.get_string(o, path, "host_fingerprint", out.host_fingerprint, false); !s) return s;
+  if (out.host_fingerprint.size() > crypto::kHostFingerprintBytesMax) {
+    return doc.error(JsonDoc::join(path, "host_fingerprint"), "longer than 1024 bytes");
+  }
+  int64_t rekey_s = out.rekey_after_ms / 1000;
+  if (Status s = doc.get_int(o, path, "rekey_after_s", rekey_s, 10, 86'400, false); !s) return s;
+  out.rekey_after_ms = rekey_s * 1000;
+  if (Status s = doc.get_int(o, path, "archive_grace_s", out.archive_grace_s, 0, 365LL * 86'400, false); !s) return s;
+  if (Status s = doc.get_int(o, path, "handshake_rate_per_s", out.handshake_rate_per_s, 1, 1'000'000, false); !s) return s;
+  if (Status s = doc.get_int(o, path, "handshake_burst", out.handshake_burst, 1, 1'000'000, false); !s) return s;
+  if (Status s = get_ms(doc, o, path, "retry_initial_ms", out.retry_initial_ms, 10, 60'000); !s) return s;
+  if (Status s = get_ms(doc, o, path, "retry_max_ms", out.retry_max_ms, 10, 600'000); !s) return s;
+  if (out.retry_max_ms < out.retry_initial_ms) {
+    return doc.error(JsonDoc::join(path, "retry_max_ms"), "must be at least retry_initial_ms");
+  }
+  int64_t timeout_s = out.handshake_timeout_ms / 1000;
+  if (Status s = doc.get_int(o, path, "handshake_timeout_s", timeout_s, 1, 3600, false); !s) return s;
+  out.handshake_timeout_ms = timeout_s * 1000;
   return Status::ok();
 }
 
@@ -68,7 +188,7 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   const nlohmann::json& root = doc->root();
   if (Status s = doc->expect_object(root, ""); !s) return s;
   if (Status s = doc->reject_unknown(root, "", {"name", "listen", "data_dir", "control_socket",
-                                               "log_level", "peers", "liveness"}); !s) {
+                                               "log_level", "peers", "liveness", "security"}); !s) {
     return s;
   }
   NodeConfig c;
@@ -84,7 +204,32 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   if (Status s = parse_log_level(*doc, root, c.log_level); !s) return s;
   if (Status s = parse_peers(*doc, c, root, c.peers); !s) return s;
   if (Status s = parse_liveness(*doc, root, c.liveness); !s) return s;
+  if (Status s = parse_security(*doc, root, c.security); !s) return s;
   return c;
+}
+
+Result<crypto::Psk> parse_psk_hex(std::string_view text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\n')) text.remove_prefix(1);
+  crypto::Psk psk{};
+  if (!hex_decode(text, psk)) return Status(Errc::invalid, "PSK: expected 64 hex digits");
+  return psk;
+}
+
+transport::SecureTransportConfig transport_config_of(const SecurityConfig& sec) {
+  transport::SecureTransportConfig t;
+  auto& h = t.handshake;
+  h.retry_initial_us = sec.retry_initial_ms * 1000;
+  h.retry_max_us = sec.retry_max_ms * 1000;
+  h.handshake_timeout_us = sec.handshake_timeout_ms * 1000;
+  h.handshake_rate_per_s = static_cast<uint32_t>(sec.handshake_rate_per_s);
+  h.handshake_burst = static_cast<uint32_t>(sec.handshake_burst);
+  h.session.rekey_after_us = sec.rekey_after_ms * 1000;
+  h.session.reject_after_us = h.session.rekey_after_us * 3 / 2;
+  // The previous session covers in-flight packets only; keep it well
+  // inside the rekey period.
+  h.session.previous_keep_us = std::min<int64_t>(10 * kMicrosPerSecond, h.session.rekey_after_us / 4);
+  return t;
 }
 
 }  // namespace meshd

@@ -6,19 +6,51 @@
 // docs/operator.md lists every field with its default.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "core/crypto/handshake_state.h"
+#include "core/crypto/key_store.h"
 #include "core/env/address.h"
 #include "core/env/log.h"
 #include "core/env/status.h"
 #include "core/membership/liveness.h"
+#include "core/transport/secure_transport.h"
 
 namespace meshd {
 
 constexpr size_t kConfigPeersMax = 1024;
 constexpr size_t kNodeNameBytesMax = 64;
+
+// The "security" object (docs/operator.md, "Security").
+struct SecurityConfig {
+  // Unencrypted datagrams: only for tests of layers above the transport.
+  // Never the default; a config must say "plaintext": true.
+  bool plaintext = false;
+  bool ephemeral = false;                // "identity": "ephemeral"
+  std::string key_file = "node.key";     // "identity": file name in data_dir
+  std::optional<crypto::Psk> psk;        // psk_hex, or psk_file loaded by the host
+  std::string psk_file;                  // read by tools/meshd (core reads no paths)
+  crypto::ClonePolicy clone_policy = crypto::ClonePolicy::refuse;
+  std::string host_fingerprint;          // empty: the host supplies one
+  int64_t rekey_after_ms = 120'000;      // reject after 1.5x, like WireGuard's 120/180 s
+  int64_t archive_grace_s = 7 * 24 * 3600;
+  int64_t handshake_rate_per_s = 200;
+  int64_t handshake_burst = 100;
+  int64_t retry_initial_ms = 1000;
+  int64_t retry_max_ms = 16'000;
+  int64_t handshake_timeout_ms = 90'000;
+  std::vector<transport::TransportPeer> peer_keys;  // from peers[i].public_key
+};
+
+// The transport settings a SecurityConfig implies.
+transport::SecureTransportConfig transport_config_of(const SecurityConfig& security);
+
+// Parses 64 hex digits (surrounding whitespace allowed, e.g. a file's
+// trailing newline) into a PSK; Errc::invalid otherwise.
+Result<crypto::Psk> parse_psk_hex(std::string_view text);
 
 struct NodeConfig {
   std::string name;                 // required; [A-Za-z0-9._-]{1,64}
@@ -28,6 +60,7 @@ struct NodeConfig {
   LogLevel log_level = LogLevel::info;
   std::vector<membership::PeerSpec> peers;
   membership::LivenessConfig liveness;
+  SecurityConfig security;
 };
 
 Result<NodeConfig> parse_node_config(std::string_view json_text);

@@ -27,15 +27,84 @@ Status Node::start() {
     return inc.status();
   }
   incarnation_ = *inc;
-  liveness_ = std::make_unique<membership::LivenessService>(env_, config_.liveness, config_.peers,
+  if (!config_.security.plaintext) {
+    if (Status s = start_security(); !s) return s;
+  }
+  Env& upper = transport_ ? *upper_env_ : env_;
+  liveness_ = std::make_unique<membership::LivenessService>(upper, config_.liveness, config_.peers,
                                                             incarnation_);
-  env_.network.set_receive_handler(
+  upper.network.set_receive_handler(
       [this](const Address& from, std::span<const uint8_t> bytes) { on_datagram(from, bytes); });
+  if (transport_) {
+    env_.network.set_receive_handler([this](const Address& from, std::span<const uint8_t> bytes) {
+      if (!stopped_) transport_->on_datagram(from, bytes);
+    });
+  }
   if (Status s = liveness_->start(); !s) return s;
   env_.log.info("node_started", {{"name", config_.name},
                                  {"listen", config_.listen.to_string()},
                                  {"incarnation", incarnation_},
+                                 {"encrypted", transport_ != nullptr},
+                                 {"node_id", transport_ ? transport_->identity().node_id().to_hex() : ""},
                                  {"peers", config_.peers.size()}});
+  return Status::ok();
+}
+
+Status Node::start_security() {
+  const SecurityConfig& sec = config_.security;
+  if (!sec.psk) {
+    env_.log.error("security_no_psk", {{"psk_file", sec.psk_file}});
+    return Status(Errc::invalid, "no mesh PSK: security.psk_file was not loaded");
+  }
+  crypto::KeyStoreOptions options;
+  options.key_file = sec.key_file;
+  options.ephemeral = sec.ephemeral;
+  options.clone_policy = sec.clone_policy;
+  options.host_fingerprint = sec.host_fingerprint;
+  RandomStream identity_rng = env_.random.stream("crypto", "identity");
+  auto loaded = crypto::load_or_create_identity(env_.disk, identity_rng, options, env_.log);
+  if (!loaded) {
+    env_.log.error("identity_refused", {{"error", loaded.status().to_string()}});
+    return loaded.status();
+  }
+  const int64_t grace_us = sec.archive_grace_s * kMicrosPerSecond;
+  if (sec.ephemeral) {
+    archive_ = std::make_unique<crypto::KeyArchive>(grace_us);
+  } else {
+    auto archive = crypto::KeyArchive::load(env_.disk, crypto::kArchiveFileDefault, grace_us);
+    if (!archive) {
+      env_.log.error("key_archive_unreadable", {{"error", archive.status().to_string()}});
+      return archive.status();
+    }
+    archive_ = std::make_unique<crypto::KeyArchive>(std::move(*archive));
+  }
+  archive_->prune(env_.clock.wall_us());
+  transport_ = std::make_unique<transport::SecureTransport>(env_, loaded->identity, *archive_, *sec.psk,
+                                                            transport_config_of(sec), sec.peer_keys);
+  upper_env_ = std::make_unique<Env>(Env{env_.clock, *transport_, env_.disk, env_.random, env_.runtime,
+                                         env_.log, env_.metrics});
+  if (loaded->created) {
+    env_.log.info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
+                                       {"ephemeral", sec.ephemeral}});
+  }
+  return transport_->start();
+}
+
+Status Node::rotate_key() {
+  if (!transport_ || config_.security.ephemeral) return Status(Errc::invalid, "no persistent identity to rotate");
+  if (!rotation_rng_) rotation_rng_ = std::make_unique<RandomStream>(env_.random.stream("crypto", "rotation"));
+  RandomStream& rng = *rotation_rng_;
+  crypto::KeyStoreOptions options;
+  options.key_file = config_.security.key_file;
+  options.host_fingerprint = config_.security.host_fingerprint;
+  auto rotated = crypto::rotate_identity(env_.disk, rng, transport_->identity(), *archive_,
+                                         env_.clock.wall_us(), options);
+  if (!rotated) {
+    env_.log.error("key_rotation_failed", {{"error", rotated.status().to_string()}});
+    return rotated.status();
+  }
+  transport_->rotate_identity(*rotated, *archive_);
+  env_.log.info("key_rotated", {{"node_id", rotated->node_id().to_hex()}, {"archived", archive_->entries().size()}});
   return Status::ok();
 }
 
@@ -43,6 +112,7 @@ void Node::stop() {
   if (stopped_) return;
   stopped_ = true;
   if (liveness_) liveness_->stop();
+  if (transport_) transport_->stop();
   env_.network.set_receive_handler(nullptr);
   env_.log.info("node_stopped", {{"name", config_.name}});
 }
@@ -61,7 +131,8 @@ nlohmann::json Node::status() const {
           {"listen", config_.listen.to_string()},
           {"incarnation", incarnation_},
           {"stopped", stopped_},
-          {"peers", liveness_ ? liveness_->status() : nlohmann::json::array()}};
+          {"peers", liveness_ ? liveness_->status() : nlohmann::json::array()},
+          {"transport", transport_ ? transport_->status() : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json Node::handle_control(const nlohmann::json& request) {
@@ -71,7 +142,8 @@ nlohmann::json Node::handle_control(const nlohmann::json& request) {
   const std::string cmd = request["cmd"].get<std::string>();
   if (cmd == "status") return status();
   if (cmd == "peers") return liveness_ ? liveness_->status() : nlohmann::json::array();
-  return {{"error", "unknown command '" + cmd + "' (try status, peers)"}};
+  if (cmd == "transport") return transport_ ? transport_->status() : nlohmann::json{{"error", "plaintext mode"}};
+  return {{"error", "unknown command '" + cmd + "' (try status, peers, transport)"}};
 }
 
 }  // namespace meshd

@@ -3,33 +3,81 @@
 // Reports every verdict change of the node's liveness layer to an observer
 // as (observer node, target node, new state) so the oracle can check
 // detection bounds without polling.
+//
+// Security in the simulator (docs/crypto.md, "In the simulator"): unless
+// the scenario runs plaintext, the node gets the simulator's mesh PSK
+// (sim_mesh_psk()), a host fingerprint "sim-host:<name>" that is stable
+// across restarts of the node (so only a copied disk looks like a clone),
+// and keeps its identity in the sim disk's key file: its first boot draws
+// the key from its Random stream (deterministic per seed), restarts load
+// it, a wipe creates a new one. Hooks for the security oracle and the
+// attacker: a TransportObserver (every seal and delivery) and a packet
+// tap (every datagram the node sends, as a passive eavesdropper sees it).
+// Both must be set before start().
 #pragma once
 
 #include <functional>
 #include <memory>
+#include <optional>
 
 #include "core/node/node.h"
 #include "sim/service.h"
 
 namespace meshd::sim {
 
+// The mesh admission secret every simulated node shares.
+crypto::Psk sim_mesh_psk();
+
 class NodeService final : public Service {
  public:
   using VerdictObserver = std::function<void(size_t target_node, membership::PeerState to)>;
   using AddressToNode = std::function<std::optional<size_t>(const Address&)>;
+  using PacketTap = std::function<void(const Address& from, const Address& to, std::span<const uint8_t> bytes)>;
 
   NodeService(Env& env, NodeConfig config, AddressToNode node_of, VerdictObserver observer);
+  ~NodeService() override;
+
+  // Before start(): the transport's security settings (the runner's
+  // NodeConfig leaves them at their defaults).
+  void set_security(const SecurityConfig& security) { security_ = security; }
+  void set_transport_observer(transport::TransportObserver* observer) { transport_observer_ = observer; }
+  void set_packet_tap(PacketTap tap) { tap_.tap = std::move(tap); }
+
   void start() override;
-  nlohmann::json snapshot() const override { return node_.status(); }
+  nlohmann::json snapshot() const override { return node_ ? node_->status() : nlohmann::json(); }
   bool running() const { return running_; }
-  Node& node() { return node_; }
+  bool clone_refused() const { return clone_refused_; }
+  Node& node() { return *node_; }
 
  private:
+  // Forwards to the node's real endpoint and shows every sent datagram to
+  // the tap (loop context or fiber; the tap must not send).
+  class TapNetwork final : public Network {
+   public:
+    explicit TapNetwork(Network& inner) : inner_(inner) {}
+    Address local_address() const override { return inner_.local_address(); }
+    Status send(const Address& to, std::span<const uint8_t> bytes) override {
+      if (tap) tap(inner_.local_address(), to, bytes);
+      return inner_.send(to, bytes);
+    }
+    void set_receive_handler(ReceiveHandler handler) override { inner_.set_receive_handler(std::move(handler)); }
+    PacketTap tap;
+
+   private:
+    Network& inner_;
+  };
+
   Env& env_;
-  Node node_;
+  TapNetwork tap_;
+  Env tapped_env_;
+  NodeConfig config_;
+  std::optional<SecurityConfig> security_;
+  transport::TransportObserver* transport_observer_ = nullptr;
+  std::unique_ptr<Node> node_;
   AddressToNode node_of_;
   VerdictObserver observer_;
   bool running_ = false;
+  bool clone_refused_ = false;
 };
 
 }  // namespace meshd::sim

@@ -97,4 +97,71 @@ void LivenessOracle::on_verdict(size_t observer, size_t target, PeerState to) {
   }
 }
 
+namespace {
+
+uint64_t fnv1a(std::span<const uint8_t> bytes) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (uint8_t b : bytes) {
+    h ^= b;
+    h *= 0x100000001b3ULL;
+  }
+  h ^= bytes.size();
+  return h == 0 ? 1 : h;  // 0 is SecurityOracle::kNotSealed
+}
+
+constexpr uint64_t kCounterLogMax = uint64_t{1} << 26;  // a run never seals this many under one key
+
+}  // namespace
+
+void SecurityOracle::violation(std::string text) {
+  ++violation_count_;
+  if (violations_.size() < kViolationsMax) violations_.push_back(std::move(text));
+}
+
+void SecurityOracle::on_seal(const NodeId& from, const NodeId& to, const crypto::KeyUse& use,
+                             std::span<const uint8_t> plaintext) {
+  ++seals_;
+  KeyLog& log = keys_[use.key_id];
+  if (log.digest.empty()) {
+    log.from = from;
+    log.to = to;
+  }
+  MESHD_ASSERT_MSG(use.counter < kCounterLogMax, "security oracle: counter beyond the simulated range");
+  if (use.counter >= log.digest.size()) {
+    log.digest.resize(use.counter + 1, kNotSealed);
+    log.delivered.resize(use.counter + 1, false);
+  }
+  if (log.digest[use.counter] != kNotSealed || log.from != from) {
+    violation(fmt::format("[nonce_reuse] key {:016x} counter {} sealed twice (by {} to {}, earlier by {} to {})",
+                          use.key_id, use.counter, from.to_hex().substr(0, 8), to.to_hex().substr(0, 8),
+                          log.from.to_hex().substr(0, 8), log.to.to_hex().substr(0, 8)));
+    return;
+  }
+  log.digest[use.counter] = fnv1a(plaintext);
+}
+
+void SecurityOracle::on_deliver(const NodeId& at, const NodeId& from, const crypto::KeyUse& use,
+                                std::span<const uint8_t> plaintext) {
+  ++deliveries_;
+  auto it = keys_.find(use.key_id);
+  if (it == keys_.end() || use.counter >= it->second.digest.size() ||
+      it->second.digest[use.counter] == kNotSealed) {
+    violation(fmt::format("[forged_delivery] node {} delivered a frame from {} (key {:016x} counter {}) "
+                          "that nobody sealed", at.to_hex().substr(0, 8), from.to_hex().substr(0, 8), use.key_id,
+                          use.counter));
+    return;
+  }
+  KeyLog& log = it->second;
+  if (log.digest[use.counter] != fnv1a(plaintext) || log.from != from || log.to != at) {
+    violation(fmt::format("[modified_delivery] node {} delivered a frame from {} (key {:016x} counter {}) "
+                          "that differs from what was sealed", at.to_hex().substr(0, 8),
+                          from.to_hex().substr(0, 8), use.key_id, use.counter));
+  }
+  if (log.delivered[use.counter]) {
+    violation(fmt::format("[replayed_delivery] node {} delivered key {:016x} counter {} twice",
+                          at.to_hex().substr(0, 8), use.key_id, use.counter));
+  }
+  log.delivered[use.counter] = true;
+}
+
 }  // namespace meshd::sim

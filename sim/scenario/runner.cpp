@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "sim/attacker.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
 #include "sim/world.h"
@@ -81,6 +82,7 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
 
   std::vector<NodeService*> services(sc.nodes, nullptr);
   LivenessOracle* oracle_ptr = nullptr;
+  std::unique_ptr<SecurityHarness> security;  // PSK, keys, attackers, security oracle (sim/attacker.h)
   RandomStream clocks = world.random().stream("scenario", "clocks");
   for (size_t i = 0; i < sc.nodes; ++i) {
     NodeOptions no;
@@ -96,6 +98,7 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
                 if (oracle_ptr) oracle_ptr->on_verdict(index, target, to);
               });
           services[i] = svc.get();
+          if (security) security->attach(*svc, index);
           return svc;
         },
         no);
@@ -104,14 +107,20 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
     return world.service(n) != nullptr && services[n] != nullptr && services[n]->running();
   });
   oracle_ptr = &oracle;
+  security = std::make_unique<SecurityHarness>(world, sc);
+  security->schedule();
 
   world.start_all();
   oracle.refresh("start");
+  std::vector<Fault> fired;
+  PlantedBugHook planted(opt.planted_bug);
   for (const Fault& f : sc.faults) {
-    world.at(f.at_us, [&world, &oracle, f] {
+    world.at(f.at_us, [&world, &oracle, &fired, &planted, f] {
       const std::string what = describe(f);
       world.record(TraceKind::fault, f.node >= 0 ? static_cast<uint32_t>(f.node) : kWorldNode, what);
       apply_fault(world, f);
+      fired.push_back(f);
+      planted.after_fault(world, f);
       oracle.refresh(what);
     });
   }
@@ -122,17 +131,21 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   r.nodes = sc.nodes;
   r.violations = oracle.violations();
   r.violation_count = oracle.violation_count();
+  security->finish(r.violations, r.violation_count, r.security);
   r.passed = r.violation_count == 0;
   r.trace_hash = world.trace().hash();
   r.events = world.events_processed();
   r.sim_us = world.now_us();
   r.detection_us = distribution_of(oracle.detection_us());
   r.recovery_us = distribution_of(oracle.recovery_us());
+  r.detection_samples_us = oracle.detection_us();
+  r.recovery_samples_us = oracle.recovery_us();
+  r.fired_faults = std::move(fired);
   r.false_downs = oracle.false_downs();
   r.network = world.network().counters();
   if (opt.record_trace) r.trace = world.trace().recorded();
   r.final_state = nlohmann::json::array();
-  for (size_t i = 0; i < sc.nodes; ++i) {
+  for (size_t i = 0; opt.final_state && i < sc.nodes; ++i) {
     Service* s = world.service(i);
     r.final_state.push_back({{"node", i}, {"up", world.is_up(i)}, {"paused", world.is_paused(i)},
                              {"state", s ? s->snapshot() : nlohmann::json()}});

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/scenario/planted_bug.h"
 #include "sim/scenario/scenario.h"
 #include "sim/trace.h"
 
@@ -23,6 +24,8 @@ struct RunOptions {
   bool record_trace = false;   // keep every TraceEvent (divergence, --trace)
   bool log_stderr = false;     // print node logs as they happen
   int64_t until_us = -1;       // stop early (then dump state); -1: full run
+  bool final_state = true;     // snapshot every node as JSON at the end (~1 KiB per peer view)
+  PlantedBug planted_bug = PlantedBug::none;  // test-only (sim/scenario/planted_bug.h)
 };
 
 struct Distribution {
@@ -41,8 +44,12 @@ struct RunResult {
   size_t nodes = 0;
   Distribution detection_us;   // truth false -> verdict down
   Distribution recovery_us;    // truth true  -> verdict up
+  std::vector<int64_t> detection_samples_us;  // raw samples (sweep-wide percentiles)
+  std::vector<int64_t> recovery_samples_us;
+  std::vector<Fault> fired_faults;            // the realized fault plan, in firing order
   uint64_t false_downs = 0;
   std::map<std::string, uint64_t> network;  // network model counters
+  std::map<std::string, uint64_t> security; // SecurityHarness: drops by reason, attacks, handshakes
   std::vector<TraceEvent> trace;            // when record_trace
   nlohmann::json final_state;               // every node's snapshot at the end
 };

@@ -159,8 +159,11 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   if (!doc) return doc.status();
   const nlohmann::json& root = doc->root();
   if (Status s = doc->expect_object(root, ""); !s) return s;
+  // "plan": provenance of a realized fault plan (sim/scenario/plan.h); not
+  // part of the scenario's behaviour, so it is accepted and ignored here.
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
-                                               "network", "clocks", "faults", "invariants"}); !s) {
+                                               "network", "clocks", "faults", "invariants", "plan",
+                                               "security", "attackers"}); !s) {
     return s;
   }
   Scenario sc;
@@ -222,6 +225,7 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     sc.invariants.detect_down_within_us = down_ms * 1000;
     sc.invariants.detect_up_within_us = up_ms * 1000;
   }
+  if (Status s = parse_security_spec(*doc, root, sc.nodes, sc.duration_us, sc.security); !s) return s;
   return sc;
 }
 

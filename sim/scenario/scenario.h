@@ -32,6 +32,7 @@
 
 #include "core/env/status.h"
 #include "core/membership/liveness.h"
+#include "sim/attacker_spec.h"
 #include "sim/disk_model.h"
 #include "sim/network_model.h"
 
@@ -79,6 +80,7 @@ struct Scenario {
   int64_t clock_drift_ppm_max = 0;
   std::vector<Fault> faults;         // sorted by at_us (stable)
   Invariants invariants;
+  SimSecuritySpec security;          // "security" + "attackers" (sim/attacker_spec.h)
 };
 
 // `what` names the source in errors (usually the file path).

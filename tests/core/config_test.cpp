@@ -13,7 +13,8 @@ const char* kGood = R"({
     {"name": "beta", "address": "127.0.0.1:7002"},
     {"name": "gamma", "address": "127.0.0.1:7003"}
   ],
-  "liveness": {"ping_interval_ms": 200, "down_after_ms": 1000}
+  "liveness": {"ping_interval_ms": 200, "down_after_ms": 1000},
+  "security": {"psk_hex": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"}
 })";
 
 std::string error_of(const std::string& text) {

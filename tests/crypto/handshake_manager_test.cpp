@@ -469,3 +469,64 @@ TEST_CASE("handshake manager: same seeds, same bytes (simulator determinism)", "
   };
   CHECK(run_once() == run_once());
 }
+
+TEST_CASE("handshake manager: first contact by address (XX probe) learns the responder's NodeId",
+          "[crypto][hsm]") {
+  World w;
+  Node a(1, psk_of(9)), b(2, psk_of(9));
+  w.add(a);
+  w.add(b);
+  auto out = a.manager->connect_address(b.address, w.now_us, w.wall_us);
+  REQUIRE(out);
+  REQUIRE(out->packets.size() == 1);
+  CHECK(a.manager->probe_in_flight(b.address));
+  const auto d = wire::decode_packet(out->packets[0].bytes);
+  REQUIRE(d.ok());
+  CHECK(d.header.destination.is_zero());  // nobody's NodeId is known yet
+  w.push(a.address, std::move(*out), a);
+  w.run();
+  CHECK_FALSE(a.manager->probe_in_flight(b.address));
+  REQUIRE(a.manager->has_session(b.identity.node_id(), w.now_us));
+  REQUIRE(a.manager->peer_key(b.identity.node_id()));
+  CHECK(*a.manager->peer_key(b.identity.node_id()) == b.identity.public_key());
+  bool established_with_address = false;
+  for (const auto& e : a.events) {
+    if (e.kind == HandshakeEventKind::established && e.peer == b.identity.node_id() && e.address == b.address) {
+      established_with_address = true;
+    }
+  }
+  CHECK(established_with_address);
+  CHECK(transfer(a, b, "hello by address", w.now_us) == DropReason::none);
+  CHECK(transfer(b, a, "and back", w.now_us) == DropReason::none);
+  // A wrong-PSK responder cannot be reached by a probe.
+  Node c(3, psk_of(8));
+  w.add(c);
+  auto probe = a.manager->connect_address(c.address, w.now_us, w.wall_us);
+  REQUIRE(probe);
+  w.push(a.address, std::move(*probe), a);
+  w.run();
+  CHECK(count_drops(c, DropReason::bad_cookie) == 1);
+  CHECK(a.manager->probe_in_flight(c.address));
+}
+
+TEST_CASE("handshake manager: two probes crossing resolve to one session", "[crypto][hsm]") {
+  World w;
+  Node a(1, psk_of(9)), b(2, psk_of(9));
+  w.add(a);
+  w.add(b);
+  auto pa = a.manager->connect_address(b.address, w.now_us, w.wall_us);
+  auto pb = b.manager->connect_address(a.address, w.now_us, w.wall_us);
+  REQUIRE(pa);
+  REQUIRE(pb);
+  w.push(a.address, std::move(*pa), a);
+  w.push(b.address, std::move(*pb), b);
+  w.run();
+  Node& low = a.identity.node_id() < b.identity.node_id() ? a : b;
+  Node& high = &low == &a ? b : a;
+  CHECK(count_drops(low, DropReason::handshake_collision) == 1);
+  CHECK_FALSE(low.manager->probe_in_flight(high.address));
+  CHECK_FALSE(high.manager->probe_in_flight(low.address));
+  REQUIRE(low.manager->has_session(high.identity.node_id(), w.now_us));
+  CHECK(transfer(low, high, "low first", w.now_us) == DropReason::none);
+  CHECK(transfer(high, low, "high answers", w.now_us) == DropReason::none);
+}

@@ -10,6 +10,7 @@
 // Other exit codes: 1 when the environment fails (port in use, data
 // directory unusable, node start failure, event loop failure).
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -25,6 +26,7 @@
 #include "core/node/node.h"
 #include "io/control.h"
 #include "io/fd.h"
+#include "io/host_fingerprint.h"
 #include "io/json_log.h"
 #include "io/node_host.h"
 
@@ -78,6 +80,39 @@ meshd::Result<std::string> read_text_file(const std::string& path) {
   }
 }
 
+
+// Fills in what core cannot read itself: the PSK file and the host
+// fingerprint. Returns an exit code on error, -1 to continue.
+int load_security(meshd::NodeConfig& config) {
+  meshd::SecurityConfig& sec = config.security;
+  if (sec.plaintext) return -1;
+  if (!sec.psk_file.empty()) {
+    struct stat st {};
+    if (::stat(sec.psk_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+      std::fprintf(stderr, "meshd: security.psk_file %s is readable by group or others; chmod 600 it\n",
+                   sec.psk_file.c_str());
+      return kExitConfigError;
+    }
+    auto text = read_text_file(sec.psk_file);
+    if (!text) {
+      std::fprintf(stderr, "meshd: cannot read security.psk_file '%s': %s\n", sec.psk_file.c_str(),
+                   text.status().message().c_str());
+      return kExitConfigError;
+    }
+    auto psk = meshd::parse_psk_hex(*text);
+    if (!psk) {
+      std::fprintf(stderr, "meshd: security.psk_file '%s': expected 64 hex digits\n", sec.psk_file.c_str());
+      return kExitConfigError;
+    }
+    sec.psk = *psk;
+  }
+  if (sec.host_fingerprint.empty()) sec.host_fingerprint = meshd::io::host_fingerprint();
+  if (sec.host_fingerprint.empty() && !sec.ephemeral) {
+    std::fprintf(stderr, "meshd: warning: no host fingerprint (/etc/machine-id, physical MAC): "
+                         "clone detection is off\n");
+  }
+  return -1;
+}
 
 // Serves the control socket and runs the loop until a termination signal.
 // Returns the process exit code.
@@ -139,6 +174,7 @@ int main(int argc, char** argv) {
     return kExitConfigError;
   }
   meshd::NodeConfig config = std::move(*parsed);
+  if (int code = load_security(config); code >= 0) return code;
   if (!args.log_level.empty()) {
     auto level = meshd::io::parse_log_level(args.log_level);
     if (!level) return usage("--log-level expects debug, info, warn or error");

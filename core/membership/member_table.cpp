@@ -1,0 +1,169 @@
+#include "core/membership/member_table.h"
+
+#include "core/env/assert.h"
+
+namespace meshd::membership {
+
+std::string_view member_status_name(MemberStatus status) {
+  switch (status) {
+    case MemberStatus::alive: return "alive";
+    case MemberStatus::suspect: return "suspect";
+    case MemberStatus::failed: return "failed";
+    case MemberStatus::left: return "left";
+  }
+  return "invalid";
+}
+
+namespace {
+template <class T>
+int three_way(const T& a, const T& b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+}  // namespace
+
+int compare_verdict(uint64_t inc_a, MemberStatus a, uint64_t inc_b, MemberStatus b) {
+  if (int c = three_way(inc_a, inc_b)) return c;
+  return three_way(static_cast<uint8_t>(a), static_cast<uint8_t>(b));
+}
+
+int compare_identity(const MemberUpdate& a, const MemberUpdate& b) {
+  if (int c = three_way(a.incarnation, b.incarnation)) return c;
+  if (int c = three_way(a.address, b.address)) return c;
+  if (int c = three_way(a.public_key, b.public_key)) return c;
+  return three_way(a.hostname, b.hostname);
+}
+
+MemberTable::MemberTable(size_t capacity) : capacity_(capacity) {
+  MESHD_ASSERT(capacity_ > 0 && capacity_ <= kMembersMax);
+}
+
+MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
+  MESHD_ASSERT(u.hostname.size() <= kHostnameBytesMax);
+  MergeResult r;
+  auto it = members_.find(u.id);
+  if (it == members_.end()) {
+    if (members_.size() >= capacity_) {
+      ++overflow_;
+      r.rejected_overflow = true;
+      return r;
+    }
+    Member m;
+    m.id = u.id;
+    m.incarnation = u.incarnation;
+    m.status = u.status;
+    m.status_since_us = now_us;
+    m.first_seen_us = now_us;
+    if (u.status == MemberStatus::alive) {
+      m.has_identity = true;
+      m.identity_incarnation = u.incarnation;
+      m.address = u.address;
+      m.public_key = u.public_key;
+      m.hostname = u.hostname;
+      m.last_heard_us = now_us;
+      r.gained_identity = true;
+      r.identity_changed = true;
+    }
+    members_.emplace(u.id, std::move(m));
+    r.created = true;
+    r.verdict_changed = true;
+    r.status_changed = true;
+    r.old_status = u.status;
+    return r;
+  }
+  Member& m = it->second;
+  r.old_status = m.status;
+  if (u.status == MemberStatus::alive) {
+    MemberUpdate current;
+    current.incarnation = m.identity_incarnation;
+    current.address = m.address;
+    current.public_key = m.public_key;
+    current.hostname = m.hostname;
+    if (!m.has_identity || compare_identity(u, current) > 0) {
+      r.gained_identity = !m.has_identity;
+      m.has_identity = true;
+      m.identity_incarnation = u.incarnation;
+      m.address = u.address;
+      m.public_key = u.public_key;
+      m.hostname = u.hostname;
+      r.identity_changed = true;
+    }
+  }
+  if (compare_verdict(u.incarnation, u.status, m.incarnation, m.status) > 0) {
+    r.verdict_changed = true;
+    r.status_changed = u.status != m.status;
+    m.incarnation = u.incarnation;
+    m.status = u.status;
+    if (r.status_changed) m.status_since_us = now_us;
+  }
+  // An accepted alive at the current incarnation is a heartbeat.
+  if (u.status == MemberStatus::alive && m.status == MemberStatus::alive &&
+      u.incarnation == m.incarnation && (r.verdict_changed || r.identity_changed)) {
+    m.last_heard_us = now_us;
+  }
+  return r;
+}
+
+void MemberTable::heard(const NodeId& id, int64_t now_us) {
+  auto it = members_.find(id);
+  if (it != members_.end() && now_us > it->second.last_heard_us) it->second.last_heard_us = now_us;
+}
+
+std::vector<NodeId> MemberTable::reap(int64_t now_us, int64_t reap_after_us) {
+  std::vector<NodeId> reaped;
+  for (auto it = members_.begin(); it != members_.end();) {
+    const Member& m = it->second;
+    const bool dead = m.status == MemberStatus::failed || m.status == MemberStatus::left ||
+                      !m.has_identity;
+    if (dead && now_us - m.status_since_us >= reap_after_us) {
+      reaped.push_back(it->first);
+      it = members_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return reaped;
+}
+
+std::optional<MemberUpdate> MemberTable::update_of(const NodeId& id) const {
+  const Member* m = find(id);
+  if (!m) return std::nullopt;
+  MemberUpdate u;
+  u.id = m->id;
+  u.incarnation = m->incarnation;
+  u.status = m->status;
+  if (m->status == MemberStatus::alive) {
+    // An alive verdict only ever comes from an alive update, which also
+    // set the identity at the same incarnation.
+    MESHD_ASSERT(m->has_identity && m->identity_incarnation == m->incarnation);
+    u.address = m->address;
+    u.public_key = m->public_key;
+    u.hostname = m->hostname;
+  }
+  return u;
+}
+
+const Member* MemberTable::find(const NodeId& id) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? nullptr : &it->second;
+}
+
+std::optional<NodeId> MemberTable::resolve_hostname(std::string_view hostname) const {
+  const Member* best = nullptr;
+  for (const auto& [id, m] : members_) {
+    if (!m.active() || m.hostname != hostname) continue;
+    if (!best || m.last_heard_us > best->last_heard_us ||
+        (m.last_heard_us == best->last_heard_us && m.incarnation > best->incarnation)) {
+      best = &m;  // map order: on a full tie the lower NodeId stays
+    }
+  }
+  if (!best) return std::nullopt;
+  return best->id;
+}
+
+size_t MemberTable::count_active() const {
+  size_t n = 0;
+  for (const auto& [id, m] : members_) n += m.active() ? 1 : 0;
+  return n;
+}
+
+}  // namespace meshd::membership

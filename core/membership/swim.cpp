@@ -1,0 +1,602 @@
+#include "core/membership/swim.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/env/assert.h"
+
+namespace meshd::membership {
+
+std::string_view member_event_name(MemberEventKind kind) {
+  switch (kind) {
+    case MemberEventKind::joined: return "joined";
+    case MemberEventKind::alive: return "alive";
+    case MemberEventKind::suspect: return "suspect";
+    case MemberEventKind::failed: return "failed";
+    case MemberEventKind::left: return "left";
+    case MemberEventKind::reaped: return "reaped";
+  }
+  return "invalid";
+}
+
+namespace {
+std::optional<MemberStatus> visible(const Member* m) {
+  if (!m || !m->has_identity) return std::nullopt;
+  return m->status;
+}
+}  // namespace
+
+SwimMember::SwimMember(const SwimConfig& config, const SwimIdentity& self,
+                       std::vector<Address> seeds, RandomStream rng, int64_t now_us)
+    : config_(config), self_(self), seeds_(std::move(seeds)), rng_(std::move(rng)),
+      table_(config.members_max) {
+  MESHD_ASSERT(config_.protocol_period_us > 0 && config_.probe_timeout_us > 0);
+  MESHD_ASSERT_MSG(config_.probe_timeout_us < config_.protocol_period_us,
+                   "the indirect phase needs time before the period ends");
+  MESHD_ASSERT(config_.indirect_probes <= kIndirectProbesMax);
+  MESHD_ASSERT(config_.gossip_fanout <= kGossipFanoutMax);
+  MESHD_ASSERT(config_.health_max <= kHealthMaxLimit);
+  MESHD_ASSERT(config_.suspicion_mult >= 1 && config_.suspicion_max_timeout_mult >= 1);
+  MESHD_ASSERT(config_.gossip_interval_us > 0 && config_.push_pull_interval_us > 0 &&
+               config_.join_retry_us > 0 && config_.reap_after_us > 0);
+  MESHD_ASSERT(seeds_.size() <= kSeedsMax);
+  MESHD_ASSERT(!self_.id.is_zero() && self_.hostname.size() <= kHostnameBytesMax);
+  MemberUpdate me;
+  me.id = self_.id;
+  me.incarnation = self_.incarnation;
+  me.address = self_.address;
+  me.public_key = self_.public_key;
+  me.hostname = self_.hostname;
+  table_.apply(me, now_us);
+  joined_ = std::none_of(seeds_.begin(), seeds_.end(),
+                         [&](const Address& a) { return a != self_.address; });
+  // Random phases so that nodes booted together do not probe in lockstep.
+  next_probe_us_ = now_us + rng_.range(0, config_.protocol_period_us - 1);
+  next_gossip_us_ = now_us + rng_.range(1, config_.gossip_interval_us);
+  next_push_pull_us_ = now_us + rng_.range(1, config_.push_pull_interval_us);
+  next_join_us_ = now_us;
+}
+
+// --- sending -------------------------------------------------------------------
+
+void SwimMember::send(const Address& to, SwimMessage m, SwimOutput& out,
+                      const MemberUpdate* first) {
+  m.sender = self_.id;
+  std::vector<size_t> order(broadcasts_.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    const Broadcast& x = broadcasts_[a];
+    const Broadcast& y = broadcasts_[b];
+    return x.transmits != y.transmits ? x.transmits < y.transmits : x.order > y.order;
+  });
+  if (order.size() > kUpdatesPerMessageMax) order.resize(kUpdatesPerMessageMax);
+  std::vector<MemberUpdate> updates;
+  updates.reserve(order.size() + 1);
+  const size_t skip = first ? 1 : 0;
+  if (first) updates.push_back(*first);
+  for (size_t i : order) updates.push_back(broadcasts_[i].update);
+  size_t written = 0;
+  std::vector<uint8_t> bytes = encode(m, updates, &written);
+  if (m.type == SwimType::gossip && written == 0) return;
+  const uint32_t limit = retransmit_limit(config_.retransmit_mult, active_count());
+  for (size_t k = skip; k < written; ++k) ++broadcasts_[order[k - skip]].transmits;
+  std::erase_if(broadcasts_, [&](const Broadcast& b) { return b.transmits >= limit; });
+  out.send.push_back(SwimDatagram{to, m.type, std::move(bytes)});
+}
+
+void SwimMember::send_full_state(const Address& to, uint8_t flags, SwimOutput& out) {
+  std::vector<MemberUpdate> state;
+  state.reserve(table_.size());
+  for (const auto& [id, m] : table_.members()) {
+    if (auto u = table_.update_of(id)) state.push_back(std::move(*u));
+  }
+  size_t offset = 0;
+  bool first = true;
+  do {
+    SwimMessage m;
+    m.type = SwimType::push_pull;
+    m.sender = self_.id;
+    m.flags = first ? flags : 0;  // one answer per exchange, not per chunk
+    size_t written = 0;
+    std::vector<uint8_t> bytes = encode(m, std::span(state).subspan(offset), &written);
+    MESHD_ASSERT(written > 0 || offset == state.size());
+    offset += written;
+    out.send.push_back(SwimDatagram{to, SwimType::push_pull, std::move(bytes)});
+    first = false;
+  } while (offset < state.size());
+  ++counters_.push_pulls_sent;
+}
+
+void SwimMember::enqueue(const MemberUpdate& u) {
+  for (Broadcast& b : broadcasts_) {
+    if (b.update.id == u.id) {  // the newer fact about a node replaces the older
+      b.update = u;
+      b.transmits = 0;
+      b.order = next_order_++;
+      return;
+    }
+  }
+  if (broadcasts_.size() >= kBroadcastQueueMax) {
+    auto victim = std::max_element(broadcasts_.begin(), broadcasts_.end(),
+                                   [](const Broadcast& a, const Broadcast& b) {
+                                     return a.transmits != b.transmits ? a.transmits < b.transmits
+                                                                       : a.order > b.order;
+                                   });
+    broadcasts_.erase(victim);
+    ++counters_.broadcast_overflow;
+  }
+  broadcasts_.push_back(Broadcast{u, 0, next_order_++});
+}
+
+// --- state ---------------------------------------------------------------------
+
+void SwimMember::adjust_health(int delta) {
+  const int64_t h = std::clamp<int64_t>(int64_t{health_} + delta, 0, config_.health_max);
+  health_ = static_cast<uint32_t>(h);
+}
+
+size_t SwimMember::active_count() const { return table_.count_active(); }
+
+void SwimMember::merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
+  if (u.id == self_.id) {
+    refute(u, now_us, out);
+    return;
+  }
+  if (u.id.is_zero()) return;
+  const Member* before_m = table_.find(u.id);
+  const std::optional<MemberStatus> before = visible(before_m);
+  if (u.status == MemberStatus::suspect && before_m && before_m->status == MemberStatus::suspect &&
+      before_m->incarnation == u.incarnation) {
+    auto it = suspicions_.find(u.id);
+    if (it != suspicions_.end() && it->second.incarnation == u.incarnation) {
+      confirm_suspicion(it->second, u.origin, u);
+    }
+    return;
+  }
+  const MergeResult r = table_.apply(u, now_us);
+  if (r.rejected_overflow) {
+    ++counters_.table_overflow;
+    return;
+  }
+  if (!r.changed()) return;  // stale news is not re-gossiped
+  const Member* m = table_.find(u.id);
+  MESHD_ASSERT(m);
+  if (r.verdict_changed) {
+    enqueue(u);
+    if (m->status == MemberStatus::suspect) {
+      start_suspicion(u, now_us);
+    } else {
+      suspicions_.erase(u.id);
+    }
+  } else if (m->status == MemberStatus::alive) {
+    enqueue(*table_.update_of(u.id));
+  }
+  emit(before, m, now_us, out);
+}
+
+void SwimMember::refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
+  (void)out;
+  if (leaving_) return;  // our own `left` must not be undone
+  const bool accused = u.status != MemberStatus::alive && u.incarnation >= self_.incarnation;
+  const bool overtaken = u.status == MemberStatus::alive && u.incarnation > self_.incarnation;
+  if (!accused && !overtaken) return;
+  if (u.status == MemberStatus::suspect || u.status == MemberStatus::failed) adjust_health(+1);
+  self_.incarnation = u.incarnation + 1;
+  MemberUpdate me;
+  me.id = self_.id;
+  me.incarnation = self_.incarnation;
+  me.address = self_.address;
+  me.public_key = self_.public_key;
+  me.hostname = self_.hostname;
+  table_.apply(me, now_us);
+  enqueue(me);
+  ++counters_.refutations;
+}
+
+void SwimMember::start_suspicion(const MemberUpdate& u, int64_t now_us) {
+  Suspicion s;
+  s.incarnation = u.incarnation;
+  s.start_us = now_us;
+  s.bounds = suspicion_bounds(config_.suspicion_mult, config_.suspicion_max_timeout_mult,
+                              config_.protocol_period_us, active_count());
+  s.confirmers.push_back(u.origin);
+  s.deadline_us = now_us + suspicion_timeout_us(s.bounds, 0);
+  suspicions_[u.id] = std::move(s);
+  ++counters_.suspicions_started;
+}
+
+void SwimMember::confirm_suspicion(Suspicion& s, const NodeId& origin, const MemberUpdate& u) {
+  if (std::find(s.confirmers.begin(), s.confirmers.end(), origin) != s.confirmers.end()) return;
+  if (s.confirmers.size() > s.bounds.expected_confirmations) return;  // already K: at min
+  s.confirmers.push_back(origin);
+  ++counters_.confirmations;
+  const auto confirmations = static_cast<uint32_t>(s.confirmers.size() - 1);
+  s.deadline_us = s.start_us + suspicion_timeout_us(s.bounds, confirmations);
+  enqueue(u);  // others count independent confirmations too
+}
+
+void SwimMember::emit(std::optional<MemberStatus> before, const Member* after, int64_t now_us,
+                      SwimOutput& out) {
+  const std::optional<MemberStatus> now_status = visible(after);
+  if (!now_status || before == now_status) return;
+  MemberEventKind kind = MemberEventKind::joined;
+  if (!before) {
+    if (!after->active()) return;  // first heard of as already gone: nothing to report
+  } else {
+    switch (*now_status) {
+      case MemberStatus::alive: kind = MemberEventKind::alive; break;
+      case MemberStatus::suspect: kind = MemberEventKind::suspect; break;
+      case MemberStatus::failed: kind = MemberEventKind::failed; break;
+      case MemberStatus::left: kind = MemberEventKind::left; break;
+    }
+  }
+  out.events.push_back(MemberEvent{after->id, kind, after->incarnation, now_us});
+}
+
+// --- ticking ---------------------------------------------------------------------
+
+int64_t SwimMember::next_tick_us() const {
+  int64_t t = next_gossip_us_;
+  if (!leaving_) {
+    if (probe_) {
+      t = std::min(t, probe_->end_us);
+      if (!probe_->indirect_sent) t = std::min(t, probe_->indirect_at_us);
+    } else {
+      t = std::min(t, next_probe_us_);
+    }
+    t = std::min(t, next_push_pull_us_);
+    if (!joined_) t = std::min(t, next_join_us_);
+  }
+  for (const auto& [id, s] : suspicions_) t = std::min(t, s.deadline_us);
+  for (const Relay& r : relays_) t = std::min(t, r.deadline_us);
+  return t;
+}
+
+void SwimMember::on_tick(int64_t now_us, SwimOutput& out) {
+  tick_relays(now_us, out);
+  tick_probe(now_us, out);
+  tick_join(now_us, out);
+  tick_push_pull(now_us, out);
+  // After probing: a failed probe may confirm a suspicion into the past.
+  tick_suspicions(now_us, out);
+  tick_gossip(now_us, out);  // last: carries whatever this tick learned
+}
+
+void SwimMember::tick_relays(int64_t now_us, SwimOutput& out) {
+  std::vector<Relay> expired;
+  std::erase_if(relays_, [&](const Relay& r) {
+    if (r.deadline_us > now_us) return false;
+    expired.push_back(r);
+    return true;
+  });
+  for (const Relay& r : expired) {
+    SwimMessage nack;
+    nack.type = SwimType::nack;
+    nack.seq = r.origin_seq;
+    send(r.requester, nack, out);
+  }
+}
+
+void SwimMember::tick_suspicions(int64_t now_us, SwimOutput& out) {
+  std::vector<std::pair<NodeId, uint64_t>> due;
+  for (const auto& [id, s] : suspicions_) {
+    if (s.deadline_us <= now_us) due.emplace_back(id, s.incarnation);
+  }
+  for (const auto& [id, incarnation] : due) {
+    suspicions_.erase(id);
+    const Member* m = table_.find(id);
+    if (!m || m->status != MemberStatus::suspect || m->incarnation != incarnation) continue;
+    MemberUpdate failed;
+    failed.id = id;
+    failed.incarnation = incarnation;
+    failed.status = MemberStatus::failed;
+    failed.origin = self_.id;
+    ++counters_.declared_failed;
+    merge(failed, now_us, out);
+  }
+}
+
+void SwimMember::tick_probe(int64_t now_us, SwimOutput& out) {
+  if (leaving_) return;
+  if (probe_ && !probe_->indirect_sent && now_us >= probe_->indirect_at_us &&
+      now_us < probe_->end_us) {
+    const NodeId target = probe_->target;
+    auto helpers = random_members(config_.indirect_probes, &target, false);
+    std::vector<Address> addresses;
+    for (const Member* h : helpers) addresses.push_back(h->address);
+    probe_->indirect_sent = true;
+    probe_->nacks_expected = static_cast<uint32_t>(addresses.size());
+    for (const Address& a : addresses) {
+      SwimMessage req;
+      req.type = SwimType::ping_req;
+      req.seq = probe_->seq;
+      req.target = probe_->target;
+      req.target_address = probe_->address;
+      send(a, req, out);
+      ++counters_.ping_reqs_sent;
+    }
+  }
+  if (probe_ && now_us >= probe_->end_us) finish_probe(false, now_us, out);
+  if (!probe_ && now_us >= next_probe_us_) start_probe(now_us, out);
+}
+
+void SwimMember::start_probe(int64_t now_us, SwimOutput& out) {
+  reap(now_us, out);
+  const std::optional<NodeId> target = next_probe_target();
+  if (!target) {
+    next_probe_us_ = now_us + config_.protocol_period_us;
+    return;
+  }
+  const Member* m = table_.find(*target);
+  Probe p;
+  p.target = *target;
+  p.address = m->address;
+  p.seq = next_seq_++;
+  p.start_us = now_us;
+  p.indirect_at_us = now_us + scaled(config_.probe_timeout_us);
+  p.end_us = now_us + scaled(config_.protocol_period_us);
+  probe_ = p;
+  ++counters_.probes;
+  SwimMessage ping;
+  ping.type = SwimType::ping;
+  ping.seq = p.seq;
+  ping.target = p.target;
+  const std::optional<MemberUpdate> suspicion = suspicion_of(p.target);
+  send(p.address, ping, out, suspicion ? &*suspicion : nullptr);
+}
+
+std::optional<MemberUpdate> SwimMember::suspicion_of(const NodeId& id) const {
+  const Member* m = table_.find(id);
+  if (!m || m->status != MemberStatus::suspect) return std::nullopt;
+  MemberUpdate u;
+  u.id = id;
+  u.incarnation = m->incarnation;
+  u.status = MemberStatus::suspect;
+  u.origin = self_.id;
+  return u;
+}
+
+void SwimMember::finish_probe(bool acked, int64_t now_us, SwimOutput& out) {
+  MESHD_ASSERT(probe_);
+  const Probe p = *probe_;
+  probe_.reset();
+  if (acked) {
+    adjust_health(-1);
+    table_.heard(p.target, now_us);
+    next_probe_us_ = p.end_us;
+    return;
+  }
+  ++counters_.probes_failed;
+  // Lifeguard: missing nacks blame us, not the target; no helpers: blame us once.
+  if (p.nacks_expected > 0) {
+    adjust_health(static_cast<int>(p.nacks_expected - std::min(p.nacks_expected, p.nacks_received)));
+  } else {
+    adjust_health(+1);
+  }
+  next_probe_us_ = now_us;
+  const Member* m = table_.find(p.target);
+  if (m && m->active()) {
+    MemberUpdate suspect;
+    suspect.id = p.target;
+    suspect.incarnation = m->incarnation;
+    suspect.status = MemberStatus::suspect;
+    suspect.origin = self_.id;
+    merge(suspect, now_us, out);
+  }
+}
+
+void SwimMember::tick_join(int64_t now_us, SwimOutput& out) {
+  if (joined_ || leaving_ || now_us < next_join_us_) return;
+  next_join_us_ = now_us + config_.join_retry_us;
+  for (const Address& seed : seeds_) {
+    if (seed != self_.address) send_full_state(seed, kPushPullRequest | kPushPullJoin, out);
+  }
+}
+
+void SwimMember::tick_push_pull(int64_t now_us, SwimOutput& out) {
+  if (leaving_ || now_us < next_push_pull_us_) return;
+  next_push_pull_us_ =
+      now_us + config_.push_pull_interval_us * static_cast<int64_t>(push_pull_scale(active_count()));
+  auto live = random_members(1, nullptr, false);
+  if (!live.empty()) send_full_state(live[0]->address, kPushPullRequest, out);
+  auto failed = random_members(1, nullptr, true);
+  if (!failed.empty()) send_full_state(failed[0]->address, kPushPullRequest, out);
+}
+
+void SwimMember::tick_gossip(int64_t now_us, SwimOutput& out) {
+  if (now_us < next_gossip_us_) return;
+  next_gossip_us_ = now_us + config_.gossip_interval_us;
+  if (broadcasts_.empty()) return;
+  std::vector<Address> targets;
+  for (const Member* m : random_members(config_.gossip_fanout, nullptr, false)) {
+    targets.push_back(m->address);
+  }
+  for (const Address& a : targets) {
+    SwimMessage g;
+    g.type = SwimType::gossip;
+    send(a, g, out);
+  }
+}
+
+void SwimMember::reap(int64_t now_us, SwimOutput& out) {
+  std::vector<std::pair<NodeId, bool>> visible_before;
+  for (const auto& [id, m] : table_.members()) {
+    if (id != self_.id) visible_before.emplace_back(id, m.has_identity);
+  }
+  for (const NodeId& id : table_.reap(now_us, config_.reap_after_us)) {
+    MESHD_ASSERT(id != self_.id || leaving_);
+    suspicions_.erase(id);
+    auto it = std::lower_bound(visible_before.begin(), visible_before.end(), id,
+                               [](const auto& e, const NodeId& x) { return e.first < x; });
+    if (it != visible_before.end() && it->first == id && it->second) {
+      out.events.push_back(MemberEvent{id, MemberEventKind::reaped, 0, now_us});
+    }
+  }
+}
+
+void SwimMember::leave(int64_t now_us, SwimOutput& out) {
+  if (leaving_) return;
+  leaving_ = true;
+  probe_.reset();
+  MemberUpdate me;
+  me.id = self_.id;
+  me.incarnation = self_.incarnation;
+  me.status = MemberStatus::left;
+  table_.apply(me, now_us);
+  enqueue(me);
+  std::vector<Address> targets;
+  for (const Member* m : random_members(config_.gossip_fanout, nullptr, false)) {
+    targets.push_back(m->address);
+  }
+  for (const Address& a : targets) {
+    SwimMessage g;
+    g.type = SwimType::gossip;
+    send(a, g, out);
+  }
+}
+
+bool SwimMember::leave_drained() const {
+  return leaving_ && std::none_of(broadcasts_.begin(), broadcasts_.end(), [&](const Broadcast& b) {
+           return b.update.id == self_.id;
+         });
+}
+
+std::optional<int64_t> SwimMember::suspicion_deadline_us(const NodeId& id) const {
+  auto it = suspicions_.find(id);
+  if (it == suspicions_.end()) return std::nullopt;
+  return it->second.deadline_us;
+}
+
+// --- helpers -----------------------------------------------------------------------
+
+std::optional<NodeId> SwimMember::next_probe_target() {
+  for (int pass = 0; pass < 2; ++pass) {
+    while (probe_index_ < probe_order_.size()) {
+      const NodeId id = probe_order_[probe_index_++];
+      const Member* m = table_.find(id);
+      if (m && m->active() && id != self_.id) return id;
+    }
+    // A full pass is done: a fresh order (Fisher-Yates over NodeId order).
+    probe_order_.clear();
+    probe_index_ = 0;
+    for (const auto& [id, m] : table_.members()) {
+      if (m.active() && id != self_.id) probe_order_.push_back(id);
+    }
+    for (size_t i = probe_order_.size(); i > 1; --i) {
+      std::swap(probe_order_[i - 1], probe_order_[rng_.below(i)]);
+    }
+    if (probe_order_.empty()) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::vector<const Member*> SwimMember::random_members(size_t count, const NodeId* exclude,
+                                                      bool failed_instead) {
+  std::vector<const Member*> candidates;
+  for (const auto& [id, m] : table_.members()) {
+    if (id == self_.id || (exclude && id == *exclude)) continue;
+    const bool wanted = failed_instead ? (m.has_identity && m.status == MemberStatus::failed)
+                                       : m.active();
+    if (wanted) candidates.push_back(&m);
+  }
+  // Partial Fisher-Yates: the first `count` are a uniform sample.
+  const size_t n = std::min(count, candidates.size());
+  for (size_t i = 0; i < n; ++i) {
+    const size_t j = i + static_cast<size_t>(rng_.below(candidates.size() - i));
+    std::swap(candidates[i], candidates[j]);
+  }
+  candidates.resize(n);
+  return candidates;
+}
+
+// --- receiving ---------------------------------------------------------------------
+
+SwimDrop SwimMember::on_datagram(const Address& from, std::span<const uint8_t> bytes,
+                                 int64_t now_us, SwimOutput& out) {
+  SwimDrop drop = SwimDrop::none;
+  std::optional<SwimMessage> m = decode_swim(bytes, &drop);
+  if (!m) {
+    ++counters_.dropped[static_cast<size_t>(drop)];
+    return drop;
+  }
+  if (m->sender == self_.id) {
+    ++counters_.dropped[static_cast<size_t>(SwimDrop::from_self)];
+    return SwimDrop::from_self;
+  }
+  table_.heard(m->sender, now_us);
+  // Piggybacked updates are facts about the mesh whatever the carrier's
+  // own purpose turns out to be: merge them first (an ack may carry the
+  // refutation that matters).
+  for (const MemberUpdate& u : m->updates) merge(u, now_us, out);
+  switch (m->type) {
+    case SwimType::ping:
+      if (m->target != self_.id) {
+        drop = SwimDrop::not_for_us;  // an old address of someone else
+      } else {
+        SwimMessage ack;
+        ack.type = SwimType::ack;
+        ack.seq = m->seq;
+        // A member we suspect is talking to us: tell it, so it refutes now
+        // rather than when our gossip (maybe retired) happens to reach it.
+        const std::optional<MemberUpdate> suspicion = suspicion_of(m->sender);
+        send(from, ack, out, suspicion ? &*suspicion : nullptr);
+      }
+      break;
+    case SwimType::ack: handle_ack(*m, now_us, out, drop); break;
+    case SwimType::nack:
+      if (probe_ && probe_->indirect_sent && m->seq == probe_->seq) {
+        ++probe_->nacks_received;
+      } else {
+        drop = SwimDrop::unexpected_ack;
+      }
+      break;
+    case SwimType::ping_req: handle_ping_req(from, *m, now_us, out, drop); break;
+    case SwimType::push_pull:
+      if ((m->flags & kPushPullRequest) == 0) joined_ = true;
+      if ((m->flags & kPushPullRequest) != 0 && !leaving_) send_full_state(from, 0, out);
+      break;
+    case SwimType::gossip: break;
+  }
+  if (drop != SwimDrop::none) ++counters_.dropped[static_cast<size_t>(drop)];
+  return drop;
+}
+
+void SwimMember::handle_ack(const SwimMessage& m, int64_t now_us, SwimOutput& out,
+                            SwimDrop& drop) {
+  if (probe_ && m.seq == probe_->seq) {
+    finish_probe(true, now_us, out);
+    return;
+  }
+  for (auto it = relays_.begin(); it != relays_.end(); ++it) {
+    if (it->local_seq != m.seq) continue;
+    SwimMessage ack;
+    ack.type = SwimType::ack;
+    ack.seq = it->origin_seq;
+    const Address requester = it->requester;
+    relays_.erase(it);
+    send(requester, ack, out);
+    return;
+  }
+  drop = SwimDrop::unexpected_ack;
+}
+
+void SwimMember::handle_ping_req(const Address& from, const SwimMessage& m, int64_t now_us,
+                                 SwimOutput& out, SwimDrop& drop) {
+  if (relays_.size() >= kRelaysMax) {
+    drop = SwimDrop::relay_full;
+    return;
+  }
+  Relay r;
+  r.local_seq = next_seq_++;
+  r.origin_seq = m.seq;
+  r.requester = from;
+  r.deadline_us = now_us + config_.probe_timeout_us;
+  relays_.push_back(r);
+  SwimMessage ping;
+  ping.type = SwimType::ping;
+  ping.seq = r.local_seq;
+  ping.target = m.target;
+  send(m.target_address, ping, out);
+}
+
+}  // namespace meshd::membership

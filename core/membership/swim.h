@@ -1,0 +1,254 @@
+// SwimMember: SWIM failure detection + Lifeguard + piggybacked gossip, as a
+// pure state machine (no Runtime, no Network, no Clock). Inputs: datagrams
+// (from, bytes, now_us), ticks (now_us), leave(). Outputs (SwimOutput):
+// datagrams to send and membership events. Every random choice comes from
+// the RandomStream given at construction, so a run is a function of its
+// inputs. A service drives it: tick at next_tick_us(), feed datagrams,
+// send what comes out (tests/membership/swim_service.h is one).
+//
+// Protocol (docs/membership.md has the full text and the wire format):
+//  * Probing. Every protocol period one member is pinged, walking a
+//    round-robin order reshuffled (Fisher-Yates) after each full pass. No
+//    ack within probe_timeout: ping_req to `indirect_probes` random members,
+//    which ping the target and relay its ack (or send a nack when their own
+//    probe_timeout passes). No ack by the end of the period: the target is
+//    suspected (suspect update, origin = us).
+//  * Lifeguard local health (LHM, 0..health_max): +1 per failed probe (or
+//    per missing nack when ping_reqs went out), +1 per refutation of a
+//    suspicion of ourselves, −1 per successful probe. Probe timeout and
+//    protocol period are multiplied by (health + 1): a node that is itself
+//    slow or lossy probes more patiently instead of accusing others.
+//  * Buddy system (Lifeguard; memberlist does the same): a ping to a
+//    member we hold suspect carries that suspicion first, so the member
+//    learns it is suspected even after the gossip about it has retired;
+//    likewise the ack to a ping from a member we suspect.
+//  * Suspicion. A suspect member is declared failed when its suspicion
+//    times out (suspicion.h: starts at max, shrinks toward min with each
+//    independent confirmation — a suspect update for the same incarnation
+//    from another origin). Any alive update with a higher incarnation
+//    cancels it.
+//  * Refutation. An update that says we are suspect/failed/left (or alive
+//    at a higher incarnation) at incarnation >= ours makes us take
+//    incarnation = its + 1 and gossip alive.
+//  * Dissemination. Every update that changed our table is queued (one
+//    entry per member, the newer replacing the older; at most
+//    kBroadcastQueueMax, overflow drops the most-transmitted and is
+//    counted) and piggybacked on every outgoing message, least-transmitted
+//    first, until sent retransmit_limit(retransmit_mult, n) times. Every
+//    gossip_interval the queue is also sent to gossip_fanout random members.
+//  * Anti-entropy. Join: a push_pull request carrying our full state to
+//    every seed address, repeated every join_retry_us until some node
+//    answers. Then every push_pull_interval (× push_pull_scale(n), as
+//    memberlist: the full state grows with n, so its period does too): a
+//    full-state exchange with one
+//    random active member, and one with a random failed member ("reconnect",
+//    as Serf does) so that two sides of a healed partition find each other.
+//  * Leave: our entry becomes `left` (sticky for the incarnation), is
+//    gossiped at once to gossip_fanout members and piggybacked until
+//    drained; probing stops. leave_drained() says when the service may stop.
+//  * Reaping: failed/left entries are removed reap_after_us after their
+//    status last changed (checked once per protocol period).
+//
+// Defaults are memberlist's DefaultLANConfig where it has an equivalent.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "core/env/address.h"
+#include "core/env/random.h"
+#include "core/membership/member_table.h"
+#include "core/membership/suspicion.h"
+#include "core/membership/swim_wire.h"
+
+namespace meshd::membership {
+
+constexpr size_t kBroadcastQueueMax = 512;  // pending updates (one per member)
+constexpr size_t kRelaysMax = 64;           // ping_reqs being served for others
+constexpr size_t kSeedsMax = 64;
+constexpr uint32_t kHealthMaxLimit = 16;
+constexpr uint32_t kIndirectProbesMax = 16;
+constexpr uint32_t kGossipFanoutMax = 16;
+
+struct SwimConfig {
+  int64_t protocol_period_us = 1'000'000;     // memberlist ProbeInterval
+  int64_t probe_timeout_us = 500'000;         // memberlist ProbeTimeout
+  uint32_t indirect_probes = 3;               // memberlist IndirectChecks
+  uint32_t suspicion_mult = 4;                // memberlist SuspicionMult
+  uint32_t suspicion_max_timeout_mult = 6;    // memberlist SuspicionMaxTimeoutMult
+  uint32_t retransmit_mult = 4;               // memberlist RetransmitMult (λ)
+  uint32_t health_max = 8;                    // memberlist AwarenessMaxMultiplier
+  int64_t gossip_interval_us = 200'000;       // memberlist GossipInterval
+  uint32_t gossip_fanout = 3;                 // memberlist GossipNodes
+  int64_t push_pull_interval_us = 30'000'000; // memberlist PushPullInterval
+  int64_t join_retry_us = 2'000'000;          // seeds re-contacted until one answers
+  int64_t reap_after_us = 3'600'000'000;      // failed/left kept 1 h (reconnect window)
+  size_t members_max = kMembersMax;
+};
+
+struct SwimIdentity {
+  NodeId id;
+  PublicKeyBytes public_key{};
+  std::string hostname;
+  Address address;          // where others reach us
+  uint64_t incarnation = 1; // persisted boot count: a restart starts higher
+};
+
+enum class MemberEventKind : uint8_t { joined, alive, suspect, failed, left, reaped };
+std::string_view member_event_name(MemberEventKind kind);
+
+struct MemberEvent {
+  NodeId id;
+  MemberEventKind kind = MemberEventKind::joined;
+  uint64_t incarnation = 0;
+  int64_t at_us = 0;
+};
+
+struct SwimDatagram {
+  Address to;
+  SwimType type = SwimType::ping;
+  std::vector<uint8_t> bytes;
+};
+
+struct SwimOutput {
+  std::vector<SwimDatagram> send;
+  std::vector<MemberEvent> events;
+};
+
+struct SwimCounters {
+  uint64_t probes = 0;
+  uint64_t probes_failed = 0;
+  uint64_t ping_reqs_sent = 0;
+  uint64_t refutations = 0;
+  uint64_t suspicions_started = 0;
+  uint64_t confirmations = 0;
+  uint64_t declared_failed = 0;        // by our own suspicion timeout
+  uint64_t broadcast_overflow = 0;
+  uint64_t table_overflow = 0;
+  uint64_t push_pulls_sent = 0;
+  std::array<uint64_t, kSwimDropReasons> dropped{};
+};
+
+class SwimMember {
+ public:
+  SwimMember(const SwimConfig& config, const SwimIdentity& self, std::vector<Address> seeds,
+             RandomStream rng, int64_t now_us);
+
+  void on_tick(int64_t now_us, SwimOutput& out);
+  SwimDrop on_datagram(const Address& from, std::span<const uint8_t> bytes, int64_t now_us,
+                       SwimOutput& out);
+  // Earliest time on_tick() has work; always > the last tick's now_us.
+  int64_t next_tick_us() const;
+  // Graceful leave: gossip `left`, stop probing. Idempotent.
+  void leave(int64_t now_us, SwimOutput& out);
+  bool leaving() const { return leaving_; }
+  // True once our `left` update has been transmitted retransmit-limit times.
+  bool leave_drained() const;
+
+  const MemberTable& table() const { return table_; }
+  const SwimConfig& config() const { return config_; }
+  const NodeId& id() const { return self_.id; }
+  uint64_t incarnation() const { return self_.incarnation; }
+  uint32_t health() const { return health_; }
+  bool joined() const { return joined_; }
+  size_t broadcasts_pending() const { return broadcasts_.size(); }
+  const SwimCounters& counters() const { return counters_; }
+  // Current suspicion deadline of a member (tests, status); nullopt if none.
+  std::optional<int64_t> suspicion_deadline_us(const NodeId& id) const;
+
+ private:
+  struct Probe {
+    NodeId target;
+    Address address;
+    uint64_t seq = 0;
+    int64_t start_us = 0;
+    int64_t indirect_at_us = 0;
+    int64_t end_us = 0;
+    bool indirect_sent = false;
+    uint32_t nacks_expected = 0;
+    uint32_t nacks_received = 0;
+  };
+  struct Relay {
+    uint64_t local_seq = 0;
+    uint64_t origin_seq = 0;
+    Address requester;
+    int64_t deadline_us = 0;
+  };
+  struct Suspicion {
+    uint64_t incarnation = 0;
+    int64_t start_us = 0;
+    SuspicionBounds bounds;
+    std::vector<NodeId> confirmers;  // distinct origins, first = initial; <= K + 1
+    int64_t deadline_us = 0;
+  };
+  struct Broadcast {
+    MemberUpdate update;
+    uint32_t transmits = 0;
+    uint64_t order = 0;  // insertion counter: newer first among equals
+  };
+
+  // Sending.
+  // Sends m with piggybacked broadcasts; `first` (if given) rides ahead of
+  // the queue (a probe of a suspect carries its suspicion: buddy system).
+  void send(const Address& to, SwimMessage m, SwimOutput& out,
+            const MemberUpdate* first = nullptr);
+  void send_full_state(const Address& to, uint8_t flags, SwimOutput& out);
+  void enqueue(const MemberUpdate& u);
+  // State.
+  void merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
+  void refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
+  void start_suspicion(const MemberUpdate& u, int64_t now_us);
+  void confirm_suspicion(Suspicion& s, const NodeId& origin, const MemberUpdate& u);
+  void emit(std::optional<MemberStatus> before, const Member* after, int64_t now_us,
+            SwimOutput& out);
+  void adjust_health(int delta);
+  int64_t scaled(int64_t us) const { return us * (health_ + 1); }
+  // Ticking.
+  void tick_probe(int64_t now_us, SwimOutput& out);
+  void start_probe(int64_t now_us, SwimOutput& out);
+  void finish_probe(bool acked, int64_t now_us, SwimOutput& out);
+  void tick_suspicions(int64_t now_us, SwimOutput& out);
+  void tick_relays(int64_t now_us, SwimOutput& out);
+  void tick_gossip(int64_t now_us, SwimOutput& out);
+  void tick_push_pull(int64_t now_us, SwimOutput& out);
+  void tick_join(int64_t now_us, SwimOutput& out);
+  void reap(int64_t now_us, SwimOutput& out);
+  // Receiving.
+  void handle_ack(const SwimMessage& m, int64_t now_us, SwimOutput& out, SwimDrop& drop);
+  void handle_ping_req(const Address& from, const SwimMessage& m, int64_t now_us, SwimOutput& out,
+                       SwimDrop& drop);
+  // Helpers.
+  std::optional<NodeId> next_probe_target();
+  std::vector<const Member*> random_members(size_t count, const NodeId* exclude,
+                                            bool failed_instead);
+  size_t active_count() const;
+  // Our suspicion of `id` as an update (origin = us), if we hold it suspect.
+  std::optional<MemberUpdate> suspicion_of(const NodeId& id) const;
+
+  SwimConfig config_;
+  SwimIdentity self_;
+  std::vector<Address> seeds_;
+  RandomStream rng_;
+  MemberTable table_;
+  uint32_t health_ = 0;
+  bool joined_ = false;
+  bool leaving_ = false;
+  uint64_t next_seq_ = 1;
+  uint64_t next_order_ = 1;
+  std::optional<Probe> probe_;
+  int64_t next_probe_us_ = 0;
+  int64_t next_gossip_us_ = 0;
+  int64_t next_push_pull_us_ = 0;
+  int64_t next_join_us_ = 0;
+  std::vector<NodeId> probe_order_;
+  size_t probe_index_ = 0;
+  std::vector<Relay> relays_;
+  std::map<NodeId, Suspicion> suspicions_;
+  std::vector<Broadcast> broadcasts_;
+  SwimCounters counters_;
+};
+
+}  // namespace meshd::membership

@@ -1,0 +1,102 @@
+// SWIM wire format v1 (docs/membership.md has the byte-by-byte table).
+//
+// Every integer is little-endian (core/wire/byte_io.h). A datagram is
+//
+//   0   2   magic     'M' 'S' (0x4D 0x53), distinct from liveness's "ML"
+//   2   1   version   1
+//   3   1   type      1 ping, 2 ack, 3 ping_req, 4 nack, 5 push_pull, 6 gossip
+//   4   16  sender    the sender's NodeId
+//   20  ... body by type:
+//     ping      seq u64, target NodeId (16)                 then updates
+//     ack       seq u64                                     then updates
+//     ping_req  seq u64, target NodeId (16), target addr (ipv4 u32, port u16)
+//                                                           then updates
+//     nack      seq u64                                     then updates
+//     push_pull flags u8 (bit0 request: answer with your state; bit1 join)
+//                                                           then updates
+//     gossip    (nothing)                                   then updates
+//   updates: count u8 (<= kUpdatesPerMessageMax), then each update:
+//     status u8 (1 alive, 2 suspect, 3 failed, 4 left), node NodeId (16),
+//     incarnation u64, then by status:
+//       alive   address (ipv4 u32, port u16), public key (32),
+//               hostname_len u8 (<= kHostnameBytesMax), hostname bytes
+//       suspect origin NodeId (16)
+//       failed  origin NodeId (16)
+//       left    (nothing)
+//   nothing may follow the last update (trailing bytes are dropped).
+//
+// Limits: an encoded message never exceeds kDatagramBytesMax (1400); the
+// encoder stops adding updates at the first one that would not fit and
+// reports how many it wrote. decode() never reads out of bounds, never
+// asserts on input, allocates at most kUpdatesPerMessageMax updates, and
+// says why it rejected bytes.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "core/env/network.h"
+#include "core/membership/member_table.h"
+
+namespace meshd::membership {
+
+constexpr uint8_t kSwimMagic0 = 0x4D;  // 'M'
+constexpr uint8_t kSwimMagic1 = 0x53;  // 'S'
+constexpr uint8_t kSwimVersion = 1;
+constexpr size_t kSwimHeaderBytes = 20;
+// 255 fits the count byte; the real bound is the datagram size (an alive
+// update is 64..127 bytes, a left update 25), so at most 55 updates fit.
+constexpr size_t kUpdatesPerMessageMax = 64;
+constexpr size_t kUpdateAliveBytesMin = 1 + 16 + 8 + 6 + kPublicKeyBytes + 1;
+constexpr size_t kUpdateBytesMax = kUpdateAliveBytesMin + kHostnameBytesMax;
+
+enum class SwimType : uint8_t { ping = 1, ack = 2, ping_req = 3, nack = 4, push_pull = 5, gossip = 6 };
+std::string_view swim_type_name(SwimType type);
+
+constexpr uint8_t kPushPullRequest = 0x01;
+constexpr uint8_t kPushPullJoin = 0x02;
+constexpr uint8_t kPushPullFlagsKnown = kPushPullRequest | kPushPullJoin;
+
+struct SwimMessage {
+  SwimType type = SwimType::ping;
+  NodeId sender;
+  uint64_t seq = 0;               // ping, ack, ping_req, nack
+  NodeId target;                  // ping, ping_req
+  Address target_address;         // ping_req
+  uint8_t flags = 0;              // push_pull
+  std::vector<MemberUpdate> updates;
+  bool operator==(const SwimMessage&) const = default;
+};
+
+// Why a datagram (or, in swim.h, a message) was dropped. The first group
+// is the codec's; the rest are the state machine's.
+enum class SwimDrop : uint8_t {
+  none = 0, truncated, bad_magic, bad_version, unknown_type, bad_flags, bad_status,
+  too_many_updates, bad_hostname, trailing_bytes,
+  from_self, not_for_us, unexpected_ack, relay_full,
+};
+constexpr size_t kSwimDropReasons = static_cast<size_t>(SwimDrop::relay_full) + 1;
+std::string_view swim_drop_name(SwimDrop reason);
+
+// Size of one update on the wire.
+size_t encoded_update_bytes(const MemberUpdate& u);
+// Size of the message without its updates (header + body + count byte).
+size_t encoded_fixed_bytes(SwimType type);
+
+// Encodes the header and body of `m`, then as many of `updates` (in
+// order) as fit in kDatagramBytesMax and kUpdatesPerMessageMax;
+// m.updates is ignored. *written (if given) = how many updates went in.
+std::vector<uint8_t> encode(const SwimMessage& m, std::span<const MemberUpdate> updates,
+                            size_t* written = nullptr);
+// Convenience: encodes m with m.updates (all must fit; asserted).
+std::vector<uint8_t> encode(const SwimMessage& m);
+
+// Returns the message, or nullopt with *reason set.
+std::optional<SwimMessage> decode_swim(std::span<const uint8_t> bytes, SwimDrop* reason);
+// True if bytes start with the SWIM magic (for dispatch).
+bool is_swim(std::span<const uint8_t> bytes);
+
+}  // namespace meshd::membership

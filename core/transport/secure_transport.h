@@ -1,0 +1,166 @@
+// SecureTransport: encrypted, authenticated datagrams between mesh nodes,
+// presented to upper layers as a plain Network (core/env/network.h).
+//
+// Upper layers (LivenessService today) send and receive plaintext datagrams
+// addressed by peer Address, exactly as over the raw Network; underneath,
+// every datagram is a Noise-keyed transport packet (docs/protocol.md).
+//
+// Send path (send()): the address maps to a NodeId (configured public key,
+// or learned by a completed handshake). With a live session the datagram is
+// sealed and sent at once. Otherwise it waits in a per-peer queue (at most
+// queue_packets_max; overflow is dropped and counted in
+// meshd_transport_queue_dropped_total{reason="overflow"}) while a handshake
+// runs: IKpsk2 to a known key, XXpsk3 first contact by address otherwise.
+// send() never blocks and returns ok for a queued datagram (UDP semantics).
+//
+// Receive path (on_datagram(), loop context): decode -> handshake packets
+// to the HandshakeManager, transport packets opened (replay window, AEAD);
+// only authenticated, never-seen plaintext reaches the receive handler,
+// with the peer's known address. Every drop is counted by reason in
+// meshd_packets_dropped_total{reason=...} (wire::DropCounters); nothing is
+// logged per packet above debug.
+//
+// Timers: one fiber ("transport") sleeps until the handshake manager's
+// next deadline or kTickIntervalUs, then ticks it (retries, timeouts,
+// rekeys, expiry). A peer we sent to but have not heard from for
+// silence_rehandshake_us gets a fresh handshake (it may have restarted and
+// lost the session), at most once per silence period.
+// A transport packet for an unknown session from an address we talk to
+// is a hint (rate-limited) that the peer there lost or changed identity
+// since our session: a handshake starts at once (XX first contact if a
+// different NodeId now answers there).
+// Passive keepalive: receiving data from a peer we have not sent to for
+// silence_rehandshake_us / 2 sends it an empty packet, so one-way traffic
+// never looks like silence. Session confirmation: after an initiator-side handshake with nothing
+// queued, an empty keepalive confirms the keys (an IK responder seals only
+// once the initiator spoke first). Empty plaintexts are never delivered.
+//
+// Ownership: borrows the Env (its network is the lower, raw one) and owns
+// the identity, archive, handshake state and queues. Single-threaded.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "core/crypto/handshake_manager.h"
+#include "core/crypto/key_archive.h"
+#include "core/env/env.h"
+#include "core/wire/drop_reason.h"
+
+namespace meshd::transport {
+
+constexpr size_t kQueuedPacketsPerPeerMax = 16;
+constexpr size_t kQueuedPeersMax = 1024;  // distinct addresses with a queue
+constexpr int64_t kTickIntervalUs = 250 * 1000;
+constexpr int64_t kSilenceRehandshakeDefaultUs = 5 * kMicrosPerSecond;
+// Largest plaintext an upper layer may send in one datagram.
+constexpr size_t kTransportPayloadBytesMax = kDatagramBytesMax - crypto::kSealOverheadBytes;
+
+struct SecureTransportConfig {
+  crypto::HandshakeManagerConfig handshake;
+  size_t queue_packets_max = kQueuedPacketsPerPeerMax;
+  int64_t silence_rehandshake_us = kSilenceRehandshakeDefaultUs;
+};
+
+// A peer whose key the operator configured (IK from the first packet).
+struct TransportPeer {
+  Address address;
+  crypto::SigningPublic key{};
+  std::optional<NodeId> node_id;  // default: derived from `key` (a genesis key)
+};
+
+// Debug hook for the simulator's oracles: every seal and every delivery,
+// with the key id and nonce used. Never set in production.
+class TransportObserver {
+ public:
+  virtual ~TransportObserver() = default;
+  virtual void on_seal(const NodeId& from, const NodeId& to, const crypto::KeyUse& use,
+                       std::span<const uint8_t> plaintext) = 0;
+  virtual void on_deliver(const NodeId& at, const NodeId& from, const crypto::KeyUse& use,
+                          std::span<const uint8_t> plaintext) = 0;
+};
+
+class SecureTransport final : public Network {
+ public:
+  SecureTransport(Env& env, const crypto::Identity& identity, const crypto::KeyArchive& archive,
+                  const crypto::Psk& psk, const SecureTransportConfig& config,
+                  const std::vector<TransportPeer>& peers);
+  ~SecureTransport() override;
+  SecureTransport(const SecureTransport&) = delete;
+  SecureTransport& operator=(const SecureTransport&) = delete;
+
+  // Spawns the timer fiber. The owner routes the lower network's datagrams
+  // to on_datagram().
+  Status start();
+  void stop();
+  void on_datagram(const Address& from, std::span<const uint8_t> bytes);
+
+  // --- Network (the upper layers' view) ---------------------------------
+  Address local_address() const override { return env_.network.local_address(); }
+  // Errc::too_large over kTransportPayloadBytesMax; Errc::closed after stop().
+  Status send(const Address& to, std::span<const uint8_t> bytes) override;
+  void set_receive_handler(ReceiveHandler handler) override { handler_ = std::move(handler); }
+
+  // Key rotation: the new identity (same NodeId) and the archive holding
+  // the old key; live sessions continue, new handshakes use the new key.
+  void rotate_identity(const crypto::Identity& identity, const crypto::KeyArchive& archive);
+
+  void set_observer(TransportObserver* observer) { observer_ = observer; }
+  const crypto::Identity& identity() const { return identity_; }
+  const crypto::HandshakeManager& handshakes() const { return manager_; }
+  uint64_t dropped(wire::DropReason reason) const { return drops_.value(reason); }
+  size_t queued(const Address& to) const;
+  nlohmann::json status() const;
+
+ private:
+  struct PeerState {
+    std::optional<NodeId> id;
+    std::deque<std::vector<uint8_t>> queue;
+    int64_t last_received_us = -1;
+    int64_t unanswered_since_us = -1;  // first send since we last heard
+    int64_t last_hint_us = -1;         // last unknown_session hint acted on
+    int64_t last_sent_us = INT64_MIN / 2;
+  };
+
+  void run();
+  void handle(crypto::HandshakeOutput& out);
+  void transmit(const crypto::OutPacket& packet);
+  void flush(const Address& address, PeerState& peer);
+  bool seal_and_send(PeerState& peer, const NodeId& id, std::span<const uint8_t> plaintext);
+  void connect(const Address& address, PeerState& peer, bool force);
+  void on_transport_packet(const Address& from, const wire::DecodedPacket& packet);
+  void on_unknown_session(const Address& from, const NodeId& claimed);
+  PeerState& peer_at(const Address& address);
+  void wake() { wake_.set(); }
+
+  Env& env_;
+  crypto::Identity identity_;
+  crypto::KeyArchive archive_;
+  RandomStream rng_;
+  SecureTransportConfig config_;
+  crypto::HandshakeManager manager_;
+  wire::DropCounters drops_;
+  ReceiveHandler handler_;
+  TransportObserver* observer_ = nullptr;
+  std::map<Address, PeerState> peers_;
+  std::map<NodeId, Address> address_of_;
+  Event wake_;
+  std::optional<Runtime::FiberId> fiber_;
+  bool stopped_ = false;
+  uint64_t& sent_;
+  uint64_t& delivered_;
+  uint64_t& keepalives_sent_;
+  uint64_t& queue_overflow_;
+  uint64_t& queue_failed_;
+  uint64_t& handshakes_completed_;
+  uint64_t& handshakes_failed_;
+  uint64_t& handshakes_forced_;
+  uint64_t& send_failed_;
+};
+
+}  // namespace meshd::transport

@@ -1,0 +1,364 @@
+#include "sim/attacker.h"
+
+#include <fmt/format.h>
+
+#include "core/crypto/handshake_manager.h"
+#include "core/env/disk.h"
+#include "core/wire/header.h"
+
+namespace meshd::sim {
+
+namespace {
+
+constexpr size_t kGarbageBytesMax = 200;
+constexpr size_t kDiskCopyFileBytesMax = 16 * 1024 * 1024;
+
+crypto::Psk wrong_psk() {
+  crypto::Psk psk = sim_mesh_psk();
+  psk[0] ^= 0xff;  // one byte off: members' mac1 check must reject it
+  return psk;
+}
+
+}  // namespace
+
+// --- Attacker ---------------------------------------------------------------
+
+Attacker::Attacker(World& world, std::vector<AttackerSpec> specs)
+    : world_(world),
+      specs_(std::move(specs)),
+      rng_(world.random().stream("attacker", "choices")),
+      forge_rng_(world.random().stream("attacker", "forge")) {}
+
+void Attacker::push(std::vector<Recorded>& ring, size_t& next, size_t max, Recorded r) {
+  if (ring.size() < max) {
+    ring.push_back(std::move(r));
+    return;
+  }
+  ring[next] = std::move(r);
+  next = (next + 1) % max;
+}
+
+void Attacker::record(const Address& from, const Address& to, std::span<const uint8_t> bytes) {
+  if (bytes.size() < wire::kHeaderBytes) return;
+  const auto a = world_.node_of(from), b = world_.node_of(to);
+  if (!a || !b) return;
+  const auto type = static_cast<wire::PacketType>(bytes[3]);
+  Recorded r{*a, *b, std::vector<uint8_t>(bytes.begin(), bytes.end())};
+  if (type == wire::PacketType::transport) {
+    push(transport_, transport_next_, kRecordedPacketsMax, std::move(r));
+  } else if (type == wire::PacketType::handshake_initiation) {
+    push(initiations_, initiations_next_, kRecordedInitiationsMax, std::move(r));
+  }
+}
+
+void Attacker::schedule() {
+  for (size_t i = 0; i < specs_.size(); ++i) {
+    world_.at(specs_[i].from_us, [this, i] { fire(i); });
+  }
+}
+
+void Attacker::fire(size_t spec_index) {
+  const AttackerSpec& spec = specs_[spec_index];
+  if (world_.now_us() >= spec.until_us) return;
+  const AttackKind kind = spec.kinds[rng_.below(spec.kinds.size())];
+  if (inject(kind)) {
+    ++injected_[static_cast<size_t>(kind)];
+  } else {
+    ++skipped_;
+  }
+  const int64_t interval_us = std::max<int64_t>(1, 1'000'000 / spec.rate_per_s);
+  const int64_t next_us = world_.now_us() + interval_us / 2 + rng_.range(0, interval_us);
+  if (next_us < spec.until_us) world_.at(next_us, [this, spec_index] { fire(spec_index); });
+}
+
+bool Attacker::resend(const Recorded& r, std::vector<uint8_t> bytes, bool reflect) {
+  if (reflect) {
+    (void)world_.transmit(r.to, world_.address_of(r.from), bytes);
+  } else {
+    (void)world_.transmit(r.from, world_.address_of(r.to), bytes);
+  }
+  return true;
+}
+
+std::optional<Attacker::Victim> Attacker::victim(size_t node) const {
+  auto* svc = dynamic_cast<NodeService*>(world_.service(node));
+  if (svc == nullptr || !svc->running() || svc->node().transport() == nullptr) return std::nullopt;
+  const crypto::Identity& id = svc->node().transport()->identity();
+  return Victim{id.node_id(), id.public_key(), world_.address_of(node)};
+}
+
+std::vector<uint8_t> Attacker::initiation(const crypto::Identity& as, const crypto::Psk& psk, const Victim& v) {
+  crypto::KeyArchive archive;
+  crypto::HandshakeManager forger(as, archive, psk, forge_rng_, crypto::HandshakeManagerConfig{});
+  if (!forger.add_peer(v.id, v.address, v.key)) return {};
+  auto out = forger.connect(v.id, world_.now_us(), world_.now_us());
+  if (!out || out->packets.empty()) return {};
+  return std::move(out->packets.front().bytes);
+}
+
+bool Attacker::forge(AttackKind kind) {
+  const size_t n = world_.node_count();
+  if (n < 2) return false;
+  const size_t target = rng_.below(n);
+  const size_t spoof = (target + 1 + rng_.below(n - 1)) % n;
+  auto v = victim(target);
+  if (!v) return false;
+  auto& pool = forged_[kind == AttackKind::forge_psk ? 0 : 1];
+  uint64_t& count = forged_count_[kind == AttackKind::forge_psk ? 0 : 1];
+  // A forgery costs ~3 DH to make: most injections resend a pooled one
+  // (to its own victim), which the victim must reject all the same.
+  if (pool.size() >= kStormPoolMax && count++ % kStormFreshEvery != 0) {
+    const Recorded& r = pool[rng_.below(pool.size())];
+    return resend(r, r.bytes, false);
+  }
+  std::vector<uint8_t> bytes;
+  if (kind == AttackKind::forge_psk) {
+    const crypto::Identity stranger = crypto::Identity::generate(forge_rng_);
+    bytes = initiation(stranger, wrong_psk(), *v);
+  } else {
+    // Claim the spoofed member's NodeId with a key that is not its own.
+    auto claimed = victim(spoof);
+    if (!claimed) return false;
+    const crypto::Identity impostor = crypto::Identity::generate(forge_rng_, claimed->id);
+    bytes = initiation(impostor, sim_mesh_psk(), *v);
+  }
+  if (bytes.empty()) return false;
+  Recorded r{spoof, target, std::move(bytes)};
+  if (pool.size() < kStormPoolMax) {
+    pool.push_back(r);
+  } else {
+    pool[rng_.below(kStormPoolMax)] = r;
+  }
+  return resend(r, r.bytes, false);
+}
+
+bool Attacker::storm() {
+  const size_t n = world_.node_count();
+  if (n < 2) return false;
+  const bool fresh = storm_pool_.size() < kStormPoolMax || storm_count_ % kStormFreshEvery == 0;
+  ++storm_count_;
+  if (fresh) {
+    const size_t target = rng_.below(n);
+    auto v = victim(target);
+    if (!v) return false;
+    if (!insider_) insider_ = crypto::Identity::generate(forge_rng_);
+    std::vector<uint8_t> bytes = initiation(*insider_, sim_mesh_psk(), *v);
+    if (bytes.empty()) return false;
+    Recorded r{(target + 1) % n, target, std::move(bytes)};
+    size_t slot = storm_pool_.size() < kStormPoolMax ? storm_pool_.size() : rng_.below(kStormPoolMax);
+    if (slot == storm_pool_.size()) {
+      storm_pool_.push_back(r);
+    } else {
+      storm_pool_[slot] = r;
+    }
+    return resend(r, r.bytes, false);
+  }
+  const Recorded& r = storm_pool_[rng_.below(storm_pool_.size())];
+  return resend(r, r.bytes, false);
+}
+
+bool Attacker::inject(AttackKind kind) {
+  switch (kind) {
+    case AttackKind::replay:
+    case AttackKind::bitflip:
+    case AttackKind::truncate:
+    case AttackKind::reflect: {
+      if (transport_.empty()) return false;
+      // Handshakes are worth mutating too: half the bitflips and
+      // reflections pick a recorded initiation when there is one.
+      const bool handshake = (kind == AttackKind::bitflip || kind == AttackKind::reflect) &&
+                             !initiations_.empty() && rng_.chance(0.5);
+      const Recorded& r = handshake ? initiations_[rng_.below(initiations_.size())]
+                                    : transport_[rng_.below(transport_.size())];
+      std::vector<uint8_t> bytes = r.bytes;
+      if (kind == AttackKind::bitflip) {
+        const uint64_t bit = rng_.below(bytes.size() * 8);
+        bytes[bit / 8] ^= static_cast<uint8_t>(1u << (bit % 8));
+      } else if (kind == AttackKind::truncate) {
+        bytes.resize(rng_.below(bytes.size()));
+      }
+      return resend(r, std::move(bytes), kind == AttackKind::reflect);
+    }
+    case AttackKind::replay_initiation: {
+      if (initiations_.empty()) return false;
+      const Recorded& r = initiations_[rng_.below(initiations_.size())];
+      return resend(r, r.bytes, false);
+    }
+    case AttackKind::forge_psk:
+    case AttackKind::forge_key:
+      return forge(kind);
+    case AttackKind::garbage: {
+      const size_t n = world_.node_count();
+      std::vector<uint8_t> bytes(rng_.below(kGarbageBytesMax + 1));
+      forge_rng_.fill(bytes);
+      if (bytes.size() >= 3 && rng_.chance(0.5)) {  // get past the magic and version checks
+        bytes[0] = wire::kMagic0;
+        bytes[1] = wire::kMagic1;
+        bytes[2] = wire::kWireVersion;
+      }
+      const size_t to = rng_.below(n);
+      const size_t from = n > 1 ? (to + 1 + rng_.below(n - 1)) % n : to;
+      (void)world_.transmit(from, world_.address_of(to), bytes);
+      return true;
+    }
+    case AttackKind::handshake_storm:
+      return storm();
+  }
+  return false;
+}
+
+// --- SecurityHarness ----------------------------------------------------------
+
+SecurityHarness::SecurityHarness(World& world, const Scenario& scenario) : world_(world), scenario_(scenario) {
+  if (!scenario.security.attackers.empty()) {
+    attacker_ = std::make_unique<Attacker>(world, scenario.security.attackers);
+  }
+  // Each node's first boot draws its identity from this very stream
+  // (Node::start_security), so peers can be configured with the genesis
+  // keys before anyone starts.
+  for (size_t i = 0; i < world.node_count(); ++i) {
+    RandomStream rng = world.random().for_node(i).stream("crypto", "identity");
+    genesis_keys_.push_back(crypto::Identity::generate(rng).public_key());
+  }
+}
+
+SecurityHarness::~SecurityHarness() = default;
+
+NodeService* SecurityHarness::service(size_t node) const {
+  return dynamic_cast<NodeService*>(world_.service(node));
+}
+
+void SecurityHarness::attach(NodeService& svc, size_t node) {
+  const SimSecuritySpec& spec = scenario_.security;
+  SecurityConfig sec;
+  sec.plaintext = spec.plaintext;
+  sec.rekey_after_ms = spec.rekey_after_s * 1000;
+  sec.retry_initial_ms = spec.retry_initial_ms;
+  sec.retry_max_ms = spec.retry_max_ms;
+  sec.handshake_rate_per_s = spec.handshake_rate_per_s;
+  sec.handshake_burst = spec.handshake_burst;
+  auto policy = crypto::parse_clone_policy(spec.clone_policy);  // validated by the parser
+  sec.clone_policy = policy ? *policy : crypto::ClonePolicy::refuse;
+  if (spec.peer_keys) {
+    for (size_t j = 0; j < genesis_keys_.size(); ++j) {
+      if (j != node) sec.peer_keys.push_back({world_.address_of(j), genesis_keys_[j], std::nullopt});
+    }
+  }
+  svc.set_security(sec);
+  if (spec.plaintext) return;
+  svc.set_transport_observer(&oracle_);
+  if (attacker_) {
+    svc.set_packet_tap([this](const Address& from, const Address& to, std::span<const uint8_t> bytes) {
+      attacker_->record(from, to, bytes);
+    });
+  }
+}
+
+void SecurityHarness::schedule() {
+  for (const KeyAction& a : scenario_.security.rotate_key) {
+    world_.at(a.at_us, [this, a] { rotate_key(a); });
+  }
+  for (const KeyAction& a : scenario_.security.copy_disk) {
+    world_.at(a.at_us, [this, a] { copy_disk(a); });
+  }
+  if (attacker_) attacker_->schedule();
+}
+
+void SecurityHarness::rotate_key(const KeyAction& a) {
+  world_.record(TraceKind::fault, static_cast<uint32_t>(a.node), fmt::format("rotate_key node {}", a.node));
+  NodeService* svc = service(a.node);
+  if (svc == nullptr || !svc->running()) {
+    oracle_.violation(fmt::format("[rotate_key] t={:.3f}s node {} is not running (scenario line {})",
+                                  world_.now_us() / 1e6, a.node, a.line));
+    return;
+  }
+  if (Status s = svc->node().rotate_key(); !s) {
+    oracle_.violation(fmt::format("[rotate_key] t={:.3f}s node {}: {}", world_.now_us() / 1e6, a.node,
+                                  s.to_string()));
+    return;
+  }
+  ++rotations_;
+}
+
+void SecurityHarness::copy_disk(const KeyAction& a) {
+  world_.record(TraceKind::fault, static_cast<uint32_t>(a.node),
+                fmt::format("copy_disk {}->{}", a.from, a.node));
+  SimDisk& from = world_.disk(a.from);
+  SimDisk& to = world_.disk(a.node);
+  auto names = from.list();
+  if (!names) return;
+  for (const std::string& name : *names) {
+    auto bytes = read_file(from, name, kDiskCopyFileBytesMax);
+    if (!bytes) continue;
+    (void)write_file_atomic(to, name, *bytes);
+  }
+  ++disk_copies_;
+}
+
+void SecurityHarness::check_recovered() {
+  const size_t n = world_.node_count();
+  NetworkModel& net = world_.network();
+  auto live = [&](size_t i) {
+    NodeService* s = service(i);
+    return world_.is_up(i) && !world_.is_paused(i) && s != nullptr && s->running() &&
+           s->node().transport() != nullptr;
+  };
+  for (size_t i = 0; i < n; ++i) {
+    if (!live(i)) continue;
+    for (size_t j = 0; j < n; ++j) {
+      if (i == j || !live(j)) continue;
+      if (net.blocked(i, j) || net.blocked(j, i) || net.clogged(i, j) || net.clogged(j, i)) continue;
+      if (net.link_config(i, j).loss >= 1.0 || net.link_config(j, i).loss >= 1.0) continue;
+      const NodeId j_id = service(j)->node().transport()->identity().node_id();
+      const crypto::PeerSessions* s = service(i)->node().transport()->handshakes().sessions(j_id);
+      if (s == nullptr || !s->current()) {
+        oracle_.violation(fmt::format("[recovery] at the end node {} holds no session with node {}", i, j));
+      }
+    }
+  }
+}
+
+void SecurityHarness::finish(std::vector<std::string>& violations, uint64_t& violation_count,
+                             std::map<std::string, uint64_t>& counters) {
+  const SimSecuritySpec& spec = scenario_.security;
+  if (!spec.plaintext) check_recovered();
+  uint64_t refusals = 0;
+  for (size_t i = 0; i < world_.node_count(); ++i) {
+    NodeService* s = service(i);
+    if (s != nullptr && s->clone_refused()) ++refusals;
+  }
+  if (spec.expect_clone_refusals >= 0 && refusals != static_cast<uint64_t>(spec.expect_clone_refusals)) {
+    oracle_.violation(fmt::format("[clone] {} node(s) refused to start as clones, expected {}", refusals,
+                                  spec.expect_clone_refusals));
+  }
+  for (const std::string& v : oracle_.violations()) {
+    if (violations.size() < kViolationsMax) violations.push_back(v);
+  }
+  violation_count += oracle_.violation_count();
+  counters["security.seals"] = oracle_.seals();
+  counters["security.deliveries"] = oracle_.deliveries();
+  counters["security.clone_refusals"] = refusals;
+  counters["security.key_rotations"] = rotations_;
+  counters["security.disk_copies"] = disk_copies_;
+  if (attacker_) {
+    for (size_t k = 0; k < kAttackKinds; ++k) {
+      const auto kind = static_cast<AttackKind>(k);
+      counters["attacker.injected." + std::string(attack_kind_name(kind))] = attacker_->injected(kind);
+    }
+  }
+  // Drops by reason, summed over the nodes alive at the end.
+  for (size_t i = 0; i < world_.node_count(); ++i) {
+    NodeService* s = service(i);
+    if (s == nullptr || !s->running() || s->node().transport() == nullptr) continue;
+    const transport::SecureTransport& t = *s->node().transport();
+    for (size_t r = 1; r < wire::kDropReasonCount; ++r) {
+      const auto reason = static_cast<wire::DropReason>(r);
+      if (const uint64_t v = t.dropped(reason); v > 0) {
+        counters["drops." + std::string(wire::drop_reason_name(reason))] += v;
+      }
+    }
+    counters["handshakes.completed"] += world_.metrics(i).value("meshd_handshakes_completed_total");
+  }
+}
+
+}  // namespace meshd::sim

@@ -1,0 +1,131 @@
+// Attacker and SecurityHarness: the simulator's active adversary and the
+// security side of a scenario run.
+//
+// Attacker: an on-path adversary that sees every datagram the nodes send
+// (a passive tap, NodeService::set_packet_tap) and injects packets with a
+// spoofed source node (World::transmit from that node's index, so links,
+// partitions and loss apply as to real traffic). Per AttackerSpec it fires
+// rate_per_s injections between from_us and until_us, each of a kind drawn
+// uniformly from the spec's kinds (sim/attacker_spec.h):
+//   replay             a recorded transport packet, resent unchanged
+//   bitflip            a recorded packet (any type) with one bit flipped
+//   truncate           a recorded packet cut short
+//   reflect            a recorded packet sent back to its sender
+//   forge_psk          an IK initiation under a wrong PSK (fails mac1)
+//   forge_key          an IK initiation claiming a member's NodeId with a
+//                      different static key (correct PSK: fails identity)
+//   replay_initiation  a recorded initiation resent (stale timestamp)
+//   garbage            random bytes, half of them behind a valid magic
+//   handshake_storm    a flood of valid-looking IK initiations from an
+//                      insider key (correct PSK): drives the victim over
+//                      its handshake rate into the cookie regime
+// Bounds: kRecordedPacketsMax transport packets and kRecordedInitiationsMax
+// initiations kept (rings); storm and forged initiations come from pools
+// of kStormPoolMax, refreshed every kStormFreshEvery injections (a fresh
+// one costs ~3 DH, the dominant cost of these scenarios).
+// All choices come from world.random().stream("attacker", ...).
+//
+// SecurityHarness: owned by the runner for one run. attach() configures
+// each node's security (PSK, host fingerprint, peer keys, knobs) and hooks
+// it to the SecurityOracle (and the attacker's tap); schedule() plans key
+// rotations, disk copies and attackers; finish() checks that sessions
+// recovered (every pair of live, connected nodes holds a current session at
+// the end) and the expected clone refusals, and reports counters.
+#pragma once
+
+#include <array>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/crypto/identity.h"
+#include "sim/attacker_spec.h"
+#include "sim/scenario/node_service.h"
+#include "sim/scenario/oracle.h"
+#include "sim/scenario/scenario.h"
+#include "sim/world.h"
+
+namespace meshd::sim {
+
+constexpr size_t kRecordedPacketsMax = 512;
+constexpr size_t kRecordedInitiationsMax = 64;
+constexpr size_t kStormPoolMax = 8;
+constexpr uint64_t kStormFreshEvery = 16;
+
+class Attacker {
+ public:
+  Attacker(World& world, std::vector<AttackerSpec> specs);
+  // The tap: every datagram a node sends (loop or fiber context).
+  void record(const Address& from, const Address& to, std::span<const uint8_t> bytes);
+  void schedule();
+  uint64_t injected(AttackKind kind) const { return injected_[static_cast<size_t>(kind)]; }
+
+ private:
+  struct Recorded {
+    size_t from = 0;
+    size_t to = 0;
+    std::vector<uint8_t> bytes;
+  };
+  struct Victim {
+    NodeId id;
+    crypto::SigningPublic key{};
+    Address address;
+  };
+
+  void fire(size_t spec_index);
+  bool inject(AttackKind kind);
+  bool resend(const Recorded& r, std::vector<uint8_t> bytes, bool reflect);
+  std::optional<Victim> victim(size_t node) const;
+  bool forge(AttackKind kind);
+  bool storm();
+  std::vector<uint8_t> initiation(const crypto::Identity& as, const crypto::Psk& psk, const Victim& v);
+  void push(std::vector<Recorded>& ring, size_t& next, size_t max, Recorded r);
+
+  World& world_;
+  std::vector<AttackerSpec> specs_;
+  RandomStream rng_;
+  RandomStream forge_rng_;  // ephemerals and keys of forged handshakes
+  std::vector<Recorded> transport_;
+  size_t transport_next_ = 0;
+  std::vector<Recorded> initiations_;
+  size_t initiations_next_ = 0;
+  std::optional<crypto::Identity> insider_;  // storm key (knows the PSK)
+  std::vector<Recorded> storm_pool_;
+  std::array<std::vector<Recorded>, 2> forged_;  // forge_psk, forge_key pools
+  std::array<uint64_t, 2> forged_count_{};
+  uint64_t storm_count_ = 0;
+  std::array<uint64_t, kAttackKinds> injected_{};
+  uint64_t skipped_ = 0;
+};
+
+class SecurityHarness {
+ public:
+  SecurityHarness(World& world, const Scenario& scenario);
+  ~SecurityHarness();
+
+  // In the service factory, right after constructing the service.
+  void attach(NodeService& service, size_t node);
+  // Once, after the nodes were added and before the run.
+  void schedule();
+  // After the run: end-of-run checks, then violations and counters out.
+  void finish(std::vector<std::string>& violations, uint64_t& violation_count,
+              std::map<std::string, uint64_t>& counters);
+  const SecurityOracle& oracle() const { return oracle_; }
+
+ private:
+  NodeService* service(size_t node) const;
+  void rotate_key(const KeyAction& action);
+  void copy_disk(const KeyAction& action);
+  void check_recovered();
+
+  World& world_;
+  const Scenario& scenario_;
+  SecurityOracle oracle_;
+  std::unique_ptr<Attacker> attacker_;
+  std::vector<crypto::SigningPublic> genesis_keys_;
+  uint64_t rotations_ = 0;
+  uint64_t disk_copies_ = 0;
+};
+
+}  // namespace meshd::sim

@@ -1,0 +1,84 @@
+// Security parts of a scenario: transport knobs, key actions and attackers.
+//
+// Scenario JSON (sim/scenario/scenario.h) accepts two optional fields:
+//
+//   "security": {
+//     "plaintext": false,            // true: run the mesh unencrypted
+//     "peer_keys": true,             // peers' genesis keys configured (IK from
+//                                    // the first packet); false: XX first contact
+//     "rekey_after_s": 30, "retry_initial_ms": 200, "retry_max_ms": 2000,
+//     "handshake_rate_per_s": 200, "handshake_burst": 100,
+//     "clone_policy": "refuse",
+//     "rotate_key": [{"at_s": 20, "node": 1}],           // live key rotation
+//     "copy_disk":  [{"at_s": 11, "from": 0, "to": 3}],  // clone a data dir
+//     "expect_clone_refusals": 1     // nodes that must refuse to start as clones
+//   },
+//   "attackers": [{"kinds": ["replay", "bitflip"], "from_s": 10, "until_s": 30,
+//                  "rate_per_s": 200}]
+//
+// Attack kinds: replay (old ciphertexts), bitflip, truncate, reflect (a
+// packet sent back to its sender), forge_psk (initiations under a wrong
+// PSK), forge_key (initiations claiming a node's id with another static
+// key), replay_initiation, garbage (random bytes), handshake_storm (valid-
+// looking initiations with a correct PSK and fresh keys: the cookie
+// regime). Errors name the field and the line, like the rest of the parser.
+// Limits: kAttackersMax attackers, kKeyActionsMax actions of each kind.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/env/status.h"
+#include "core/node/json_fields.h"
+
+namespace meshd::sim {
+
+constexpr size_t kAttackersMax = 16;
+constexpr size_t kKeyActionsMax = 256;
+constexpr int64_t kAttackRatePerSMax = 100'000;
+
+enum class AttackKind : uint8_t {
+  replay, bitflip, truncate, reflect, forge_psk, forge_key, replay_initiation, garbage, handshake_storm,
+};
+constexpr size_t kAttackKinds = static_cast<size_t>(AttackKind::handshake_storm) + 1;
+std::string_view attack_kind_name(AttackKind kind);
+
+struct AttackerSpec {
+  std::vector<AttackKind> kinds;
+  int64_t from_us = 0;
+  int64_t until_us = 0;
+  int64_t rate_per_s = 200;  // injected packets per second, all kinds together
+  int line = 0;
+};
+
+struct KeyAction {
+  int64_t at_us = 0;
+  size_t node = 0;      // rotate_key; copy_disk: destination
+  size_t from = 0;      // copy_disk source
+  int line = 0;
+};
+
+struct SimSecuritySpec {
+  bool plaintext = false;
+  bool peer_keys = true;
+  int64_t rekey_after_s = 120;
+  int64_t retry_initial_ms = 200;
+  int64_t retry_max_ms = 2000;
+  int64_t handshake_rate_per_s = 200;
+  int64_t handshake_burst = 100;
+  std::string clone_policy = "refuse";
+  std::vector<KeyAction> rotate_key;
+  std::vector<KeyAction> copy_disk;
+  int64_t expect_clone_refusals = -1;  // -1: not checked
+  std::vector<AttackerSpec> attackers;
+};
+
+// Parses root["security"] and root["attackers"] (both optional).
+Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_t nodes, int64_t duration_us,
+                           SimSecuritySpec& out);
+
+}  // namespace meshd::sim

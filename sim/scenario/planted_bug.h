@@ -1,0 +1,48 @@
+// PlantedBug: test-only defects planted into a run's oracle-visible
+// behaviour, so the tools that hunt bugs (sweep, swarm, shrink) can be
+// tested against a bug whose cause is known.
+//
+// deaf_after_partitioned_restart: a node restarted (or wiped) while a
+// partition stands comes back "deaf": from then on every datagram it sends
+// is lost, so it never answers a ping again. The loss is set just below
+// 1.0 (kDeafLoss) on purpose: the oracle's ground truth treats only a total
+// loss (1.0) as unreachability, so it still believes the node reachable and
+// reports peers marking it down as false positives — exactly what a real
+// "stops answering after crash-during-partition" bug would look like.
+//
+// abort_on_crash_fault: the process aborts (SIGABRT) when a `crash` fault
+// fires — a stand-in for an assertion failure deep in node code, so sweep
+// isolation (a crashing seed is a reported failure) can be tested.
+//
+// Only RunOptions::planted_bug (meshsim --plant-bug NAME) enables one; the
+// default (none) touches nothing and draws no randomness.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+#include "sim/scenario/scenario.h"
+
+namespace meshd::sim {
+
+class World;
+
+enum class PlantedBug : uint8_t { none, deaf_after_partitioned_restart, abort_on_crash_fault };
+std::string_view planted_bug_name(PlantedBug bug);
+std::optional<PlantedBug> parse_planted_bug(std::string_view name);
+
+class PlantedBugHook {
+ public:
+  static constexpr double kDeafLoss = 0.999999999;
+
+  explicit PlantedBugHook(PlantedBug bug) : bug_(bug) {}
+  // Called after every fault is applied, before the oracle refreshes.
+  void after_fault(World& world, const Fault& fault);
+
+ private:
+  PlantedBug bug_;
+  bool partition_standing_ = false;
+};
+
+}  // namespace meshd::sim

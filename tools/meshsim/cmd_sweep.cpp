@@ -1,0 +1,280 @@
+// `meshsim sweep`: many seeds, each in its own forked child (fork_pool.h),
+// `--jobs` at a time, optionally one shard of the range; a live progress
+// line, per-failure replay commands, sweep-wide bound percentiles, JSON and
+// JUnit reports. The last line of stdout is always
+// `sweep: N passed, M failed`.
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "tools/meshsim/cli.h"
+#include "tools/meshsim/commands.h"
+#include "tools/meshsim/fork_pool.h"
+#include "tools/meshsim/histogram.h"
+#include "tools/meshsim/junit.h"
+#include "tools/meshsim/seed_run.h"
+
+using namespace meshd;
+using namespace meshd::sim;
+using namespace meshd::tools;
+
+namespace {
+
+constexpr uint64_t kSweepSeedsMax = 1'000'000'000;   // one sweep's seed count (seeds are generated, not stored)
+constexpr int kPollMs = 100;                          // progress refresh period
+constexpr double kPlainProgressPeriodS = 10.0;        // non-TTY progress lines
+constexpr size_t kPrintedViolationsMax = 3;           // per failing seed
+
+struct SweepArgs {
+  std::string scenario_path, json_path, junit_path, plan_path, planted_bug;
+  uint64_t first = 0, last = 0, shard_k = 1, shard_n = 1, jobs = 1, seed = 0;
+  bool have_seeds = false, swarm = false, check_determinism = false, require_distinct = false, seed_given = false;
+  double seed_timeout_s = 0;
+};
+
+const char* kUsage =
+    "usage: meshsim sweep SCENARIO --seeds A..B [--jobs N] [--shard K/N] [--swarm] [--check-determinism]\n"
+    "                     [--require-distinct] [--junit FILE] [--json FILE] [--seed-timeout S]\n"
+    "                     [--plan FILE] [--plant-bug NAME]\n";
+
+int parse_args(int argc, char** argv, SweepArgs& a) {
+  ArgWalker w{argc, argv};
+  for (; w.i < argc; ++w.i) {
+    const std::string arg = argv[w.i];
+    const int took = take_source_flag("sweep", w, a.seed, a.seed_given, a.swarm, a.plan_path, a.planted_bug);
+    if (took == kTakeError) return kExitUsage;
+    if (took == 1) continue;
+    auto value = [&]() -> const char* { return w.next_value(); };
+    if (arg == "--seeds") {
+      const char* v = value();
+      if (!v || !parse_seed_range(v, a.first, a.last)) return usage_error("sweep", "--seeds needs A..B with A <= B");
+      if (a.last - a.first >= kSweepSeedsMax) return usage_error("sweep", "--seeds: at most 1000000000 seeds per sweep");
+      a.have_seeds = true;
+    } else if (arg == "--jobs") {
+      const char* v = value();
+      if (!v || !parse_u64(v, a.jobs) || a.jobs < 1 || a.jobs > kForkPoolJobsMax) {
+        return usage_error("sweep", "--jobs needs an integer in [1, 256]");
+      }
+    } else if (arg == "--shard") {
+      const char* v = value();
+      if (!v || !parse_shard(v, a.shard_k, a.shard_n)) return usage_error("sweep", "--shard needs K/N with 1 <= K <= N");
+    } else if (arg == "--json" || arg == "--junit") {
+      const char* v = value();
+      if (!v) return usage_error("sweep", arg + " needs a file");
+      (arg == "--json" ? a.json_path : a.junit_path) = v;
+    } else if (arg == "--seed-timeout") {
+      const char* v = value();
+      if (!v || !parse_seconds(v, a.seed_timeout_s)) return usage_error("sweep", "--seed-timeout needs seconds");
+    } else if (arg == "--check-determinism") {
+      a.check_determinism = true;
+    } else if (arg == "--require-distinct") {
+      a.require_distinct = true;
+    } else if (arg[0] == '-') {
+      return usage_error("sweep", "unknown option '" + arg + "'");
+    } else if (a.scenario_path.empty()) {
+      a.scenario_path = arg;
+    } else {
+      return usage_error("sweep", "unexpected argument '" + arg + "'");
+    }
+  }
+  if (a.scenario_path.empty() || !a.have_seeds) {
+    std::fputs(kUsage, stderr);
+    return kExitUsage;
+  }
+  if (a.seed_given) return usage_error("sweep", "--seed is for run/replay; a sweep takes --seeds A..B");
+  return 0;
+}
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+std::string ms(int64_t us) { return fmt::format("{:.1f}ms", static_cast<double>(us) / 1e3); }
+
+class Progress {
+ public:
+  Progress(size_t total) : total_(total), tty_(isatty(STDERR_FILENO) == 1), t0_(std::chrono::steady_clock::now()) {}
+  void update(size_t done, size_t failed, bool final) {
+    const double wall = since(t0_);
+    const double rate = wall > 0 ? static_cast<double>(done) / wall : 0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - done) / rate : 0;
+    const std::string line = fmt::format("sweep: {}/{} seeds, {} failed, {:.1f} seeds/s, eta {:.0f}s", done, total_,
+                                         failed, rate, eta);
+    if (tty_) {
+      std::fprintf(stderr, "\r\033[K%s%s", line.c_str(), final ? "\n" : "");
+    } else if (!final && wall - last_plain_s_ >= kPlainProgressPeriodS) {
+      std::fprintf(stderr, "%s\n", line.c_str());
+      last_plain_s_ = wall;
+    }
+    std::fflush(stderr);
+  }
+
+ private:
+  size_t total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point t0_;
+  double last_plain_s_ = 0;
+};
+
+// The record of a seed whose child died or sent nothing parseable.
+nlohmann::json crash_record(uint64_t seed, const ChildOutcome& o) {
+  std::string kind = !o.exited ? "signal:" + signal_name(o.signal) : fmt::format("exit:{}", o.exit_code);
+  if (o.timed_out) kind = "timeout";
+  return {{"seed", seed}, {"passed", false}, {"crashed", o.failure()}, {"kinds", {kind}},
+          {"violations", nlohmann::json::array({"seed process " + o.failure()})}, {"wall_s", o.wall_s}};
+}
+
+std::string first_violation(const nlohmann::json& rec) {
+  if (rec.contains("nondeterminism")) return "nondeterminism: " + rec["nondeterminism"].get<std::string>();
+  const auto& v = rec["violations"];
+  return v.empty() ? std::string("failed") : v[0].get<std::string>();
+}
+
+}  // namespace
+
+int cmd_sweep(int argc, char** argv) {
+  SweepArgs a;
+  if (int rc = parse_args(argc, argv, a); rc != 0) return rc;
+  SeedSource src;
+  if (int rc = load_source("sweep", a.scenario_path, a.swarm, a.plan_path, a.planted_bug, src); rc != 0) return rc;
+
+  // --shard K/N: seed A+i belongs to shard (i mod N) + 1, so shards are
+  // disjoint, cover the range, and each gets a spread of seeds. Seeds are
+  // generated, not stored: shard seed j is A + (K-1) + j*N.
+  const uint64_t offset = a.shard_k - 1;
+  const uint64_t count = a.last - a.first >= offset ? (a.last - a.first - offset) / a.shard_n + 1 : 0;
+  std::printf("sweep scenario=%s seeds=%llu..%llu shard=%llu/%llu (%llu seeds) jobs=%llu%s%s\n", src.base.name.c_str(),
+              static_cast<unsigned long long>(a.first), static_cast<unsigned long long>(a.last),
+              static_cast<unsigned long long>(a.shard_k), static_cast<unsigned long long>(a.shard_n),
+              static_cast<unsigned long long>(count), static_cast<unsigned long long>(a.jobs),
+              a.swarm ? " swarm" : "", a.check_determinism ? " check-determinism" : "");
+
+  // Results are folded in as they arrive; full records are kept only for
+  // failing seeds, or for every seed when a report file asks for them.
+  const bool keep_all = !a.json_path.empty() || !a.junit_path.empty();
+  const auto t0 = std::chrono::steady_clock::now();
+  ForkPool pool(a.jobs, a.seed_timeout_s);
+  Progress progress(count);
+  std::map<uint64_t, nlohmann::json> records;
+  uint64_t passed = 0, failed = 0, next = 0;
+  LatencyHistogram detection, recovery, run_wall_us;
+  std::set<std::string> hashes;
+  double overhead_s = 0;
+  size_t overhead_n = 0;
+  auto accept = [&](const ChildOutcome& o) {
+    nlohmann::json rec;
+    if (o.ok()) rec = nlohmann::json::parse(o.output, nullptr, false);
+    if (!o.ok() || rec.is_discarded() || !rec.is_object()) rec = crash_record(o.tag, o);
+    const bool ok = rec["passed"].get<bool>();
+    (ok ? passed : failed) += 1;
+    if (rec.contains("trace_hash")) {
+      hashes.insert(rec["trace_hash"].get<std::string>());
+      for (const auto& v : rec["detection_samples_us"]) detection.add(v.get<int64_t>());
+      for (const auto& v : rec["recovery_samples_us"]) recovery.add(v.get<int64_t>());
+      run_wall_us.add(static_cast<int64_t>(rec["wall_s"].get<double>() * 1e6));
+      overhead_s += o.wall_s - rec["wall_s"].get<double>();
+      ++overhead_n;
+      rec.erase("detection_samples_us");  // reports keep per-seed distributions
+      rec.erase("recovery_samples_us");
+    }
+    if (!ok || keep_all) records[o.tag] = std::move(rec);
+  };
+  while (next < count || pool.running() > 0) {
+    while (next < count && pool.has_slot()) {
+      const uint64_t seed = a.first + offset + next++ * a.shard_n;
+      ChildOutcome err;
+      const bool check = a.check_determinism;
+      if (!pool.start(seed, [&src, seed, check] { return run_seed_record(src, seed, check).dump(); }, &err)) {
+        accept(err);
+      }
+    }
+    for (const ChildOutcome& o : pool.wait_some(kPollMs)) accept(o);
+    progress.update(passed + failed, failed, false);
+  }
+  progress.update(passed + failed, failed, true);
+  const double wall_s = since(t0);
+
+  // Report, in seed order.
+  nlohmann::json per_seed = nlohmann::json::array();
+  std::vector<JunitCase> cases;
+  std::map<std::string, uint64_t> failure_kinds;
+  for (auto& [seed, rec] : records) {
+    const bool ok = rec["passed"].get<bool>();
+    const std::string replay = replay_command(src, seed, a.check_determinism);
+    JunitCase jc{fmt::format("seed {}", seed), rec.value("wall_s", 0.0), !ok, "", ""};
+    if (!ok) {
+      std::string kinds;
+      for (const auto& k : rec["kinds"]) {
+        kinds += (kinds.empty() ? "" : ",") + k.get<std::string>();
+        ++failure_kinds[k.get<std::string>()];
+      }
+      std::printf("FAIL seed=%llu [%s] %s\n", static_cast<unsigned long long>(seed), kinds.c_str(),
+                  first_violation(rec).c_str());
+      const auto& vs = rec["violations"];
+      for (size_t i = 1; i < vs.size() && i < kPrintedViolationsMax; ++i) {
+        std::printf("  also: %s\n", vs[i].get<std::string>().c_str());
+      }
+      if (rec.value("violation_count", uint64_t{0}) > kPrintedViolationsMax) {
+        std::printf("  ... %llu violations in all\n",
+                    static_cast<unsigned long long>(rec["violation_count"].get<uint64_t>()));
+      }
+      std::printf("  replay: %s\n", replay.c_str());
+      jc.message = first_violation(rec);
+      for (const auto& v : vs) jc.details += v.get<std::string>() + "\n";
+      jc.details += "replay: " + replay + "\n";
+    }
+    if (!a.junit_path.empty()) cases.push_back(std::move(jc));
+    if (!a.json_path.empty()) {
+      rec["replay"] = replay;
+      per_seed.push_back(std::move(rec));
+    }
+  }
+  const uint64_t total = passed + failed;
+  const Distribution det = detection.summary(), rec = recovery.summary(), run = run_wall_us.summary();
+  const double overhead_ms = overhead_n > 0 ? overhead_s * 1e3 / static_cast<double>(overhead_n) : 0;
+  std::printf("bounds over %llu seeds: detection n=%zu p50=%s p99=%s max=%s | recovery n=%zu p50=%s p99=%s max=%s\n",
+              static_cast<unsigned long long>(total), det.count, ms(det.p50).c_str(), ms(det.p99).c_str(),
+              ms(det.max).c_str(), rec.count, ms(rec.p50).c_str(), ms(rec.p99).c_str(), ms(rec.max).c_str());
+  std::printf("wall %.2fs, %.1f seeds/s on %llu jobs; per seed: run p50=%s p99=%s max=%s, isolation overhead %.2fms; "
+              "distinct trace hashes %zu\n",
+              wall_s, wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0, static_cast<unsigned long long>(a.jobs),
+              ms(run.p50).c_str(), ms(run.p99).c_str(), ms(run.max).c_str(), overhead_ms, hashes.size());
+  const bool distinct_ok = !a.require_distinct || hashes.size() == total;
+  if (!distinct_ok) {
+    std::printf("FAIL: %llu seeds produced only %zu distinct trace hashes (--require-distinct)\n",
+                static_cast<unsigned long long>(total), hashes.size());
+  }
+  int rc = failed == 0 && distinct_ok ? 0 : 1;
+  if (!a.json_path.empty()) {
+    nlohmann::json kinds = failure_kinds;
+    const nlohmann::json report = {
+        {"scenario", src.base.name}, {"swarm", a.swarm}, {"seeds", {a.first, a.last}},
+        {"shard", fmt::format("{}/{}", a.shard_k, a.shard_n)}, {"jobs", a.jobs},
+        {"check_determinism", a.check_determinism}, {"passed", passed}, {"failed", failed},
+        {"failure_kinds", kinds}, {"wall_s", wall_s},
+        {"seeds_per_s", wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0},
+        {"isolation_overhead_ms_per_seed", overhead_ms}, {"distinct_trace_hashes", hashes.size()},
+        {"bounds", {{"detection", distribution_json(det)}, {"recovery", distribution_json(rec)},
+                    {"run_wall", distribution_json(run)}}},
+        {"per_seed", per_seed}};
+    if (Status s = write_json_file(a.json_path, report); !s) rc = usage_error("sweep", "--json: " + s.message());
+  }
+  if (!a.junit_path.empty()) {
+    std::string err;
+    if (!write_junit(a.junit_path, "meshsim." + src.base.name + (a.swarm ? ".swarm" : ""), cases, wall_s, &err)) {
+      rc = usage_error("sweep", "--junit: " + err);
+    }
+  }
+  std::printf("sweep: %llu passed, %llu failed\n", static_cast<unsigned long long>(passed),
+              static_cast<unsigned long long>(failed));
+  return rc;
+}
