@@ -109,7 +109,9 @@ class SecurityHarness {
   // Once, after the nodes were added and before the run.
   void schedule();
   // After the run: end-of-run checks, then violations and counters out.
-  void finish(std::vector<std::string>& violations, uint64_t& violation_count,
+  // run_complete: false when the run was stopped early (--until); the
+  // end-of-run recovery check then does not apply.
+  void finish(bool run_complete, std::vector<std::string>& violations, uint64_t& violation_count,
               std::map<std::string, uint64_t>& counters);
   const SecurityOracle& oracle() const { return oracle_; }
 

@@ -131,7 +131,7 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   r.nodes = sc.nodes;
   r.violations = oracle.violations();
   r.violation_count = oracle.violation_count();
-  security->finish(r.violations, r.violation_count, r.security);
+  security->finish(end_us == sc.duration_us, r.violations, r.violation_count, r.security);
   r.passed = r.violation_count == 0;
   r.trace_hash = world.trace().hash();
   r.events = world.events_processed();
