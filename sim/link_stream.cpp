@@ -31,17 +31,7 @@ uint64_t LinkStream::next_u64() {
 
 uint64_t LinkStream::below(uint64_t bound) {
   MESHD_ASSERT(bound > 0);
-  // Lemire's unbiased multiply-shift, as RandomStream::below().
-  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * bound;
-  uint64_t low = static_cast<uint64_t>(m);
-  if (low < bound) {
-    const uint64_t threshold = (0 - bound) % bound;
-    while (low < threshold) {
-      m = static_cast<unsigned __int128>(next_u64()) * bound;
-      low = static_cast<uint64_t>(m);
-    }
-  }
-  return static_cast<uint64_t>(m >> 64);
+  return unbiased_below(bound, [this] { return next_u64(); });
 }
 
 double LinkStream::unit() { return static_cast<double>(next_u64() >> 11) * 0x1.0p-53; }

@@ -46,17 +46,7 @@ uint64_t RandomStream::next_u64() {
 
 uint64_t RandomStream::below(uint64_t bound) {
   MESHD_ASSERT(bound > 0);
-  // Lemire, "Fast Random Integer Generation in an Interval" (2019).
-  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * bound;
-  uint64_t low = static_cast<uint64_t>(m);
-  if (low < bound) {
-    const uint64_t threshold = (0 - bound) % bound;
-    while (low < threshold) {
-      m = static_cast<unsigned __int128>(next_u64()) * bound;
-      low = static_cast<uint64_t>(m);
-    }
-  }
-  return static_cast<uint64_t>(m >> 64);
+  return unbiased_below(bound, [this] { return next_u64(); });
 }
 
 int64_t RandomStream::range(int64_t lo, int64_t hi) {

@@ -22,6 +22,23 @@
 
 namespace meshd {
 
+// Lemire, "Fast Random Integer Generation in an Interval" (2019): an
+// unbiased value in [0, bound) from uniform 64-bit words. Shared by
+// RandomStream and the simulator's per-link LinkStream. bound > 0.
+template <class NextU64>
+uint64_t unbiased_below(uint64_t bound, NextU64&& next_u64) {
+  unsigned __int128 m = static_cast<unsigned __int128>(next_u64()) * bound;
+  uint64_t low = static_cast<uint64_t>(m);
+  if (low < bound) {
+    const uint64_t threshold = (0 - bound) % bound;
+    while (low < threshold) {
+      m = static_cast<unsigned __int128>(next_u64()) * bound;
+      low = static_cast<uint64_t>(m);
+    }
+  }
+  return static_cast<uint64_t>(m >> 64);
+}
+
 using Key32 = std::array<uint8_t, 32>;
 
 class RandomStream {
