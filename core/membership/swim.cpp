@@ -403,10 +403,8 @@ void SwimMember::tick_push_pull(int64_t now_us, SwimOutput& out) {
   if (!failed.empty()) send_full_state(failed[0]->address, kPushPullRequest, out);
 }
 
-void SwimMember::tick_gossip(int64_t now_us, SwimOutput& out) {
-  if (now_us < next_gossip_us_) return;
-  next_gossip_us_ = now_us + config_.gossip_interval_us;
-  if (broadcasts_.empty()) return;
+void SwimMember::gossip_to_random_members(SwimOutput& out) {
+  // Addresses first: the Member pointers need not survive send().
   std::vector<Address> targets;
   for (const Member* m : random_members(config_.gossip_fanout, nullptr, false)) {
     targets.push_back(m->address);
@@ -416,6 +414,13 @@ void SwimMember::tick_gossip(int64_t now_us, SwimOutput& out) {
     g.type = SwimType::gossip;
     send(a, g, out);
   }
+}
+
+void SwimMember::tick_gossip(int64_t now_us, SwimOutput& out) {
+  if (now_us < next_gossip_us_) return;
+  next_gossip_us_ = now_us + config_.gossip_interval_us;
+  if (broadcasts_.empty()) return;
+  gossip_to_random_members(out);
 }
 
 void SwimMember::reap(int64_t now_us, SwimOutput& out) {
@@ -444,15 +449,7 @@ void SwimMember::leave(int64_t now_us, SwimOutput& out) {
   me.status = MemberStatus::left;
   table_.apply(me, now_us);
   enqueue(me);
-  std::vector<Address> targets;
-  for (const Member* m : random_members(config_.gossip_fanout, nullptr, false)) {
-    targets.push_back(m->address);
-  }
-  for (const Address& a : targets) {
-    SwimMessage g;
-    g.type = SwimType::gossip;
-    send(a, g, out);
-  }
+  gossip_to_random_members(out);
 }
 
 bool SwimMember::leave_drained() const {

@@ -213,6 +213,8 @@ class SwimMember {
   void tick_suspicions(int64_t now_us, SwimOutput& out);
   void tick_relays(int64_t now_us, SwimOutput& out);
   void tick_gossip(int64_t now_us, SwimOutput& out);
+  // One gossip message to each of gossip_fanout random live members.
+  void gossip_to_random_members(SwimOutput& out);
   void tick_push_pull(int64_t now_us, SwimOutput& out);
   void tick_join(int64_t now_us, SwimOutput& out);
   void reap(int64_t now_us, SwimOutput& out);

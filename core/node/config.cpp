@@ -4,27 +4,11 @@
 
 #include "core/env/disk.h"
 #include "core/node/json_fields.h"
+#include "core/wire/byte_io.h"
 
 namespace meshd {
 
 namespace {
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-bool hex_decode(std::string_view text, std::span<uint8_t> out) {
-  if (text.size() != out.size() * 2) return false;
-  for (size_t i = 0; i < out.size(); ++i) {
-    const int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return true;
-}
 
 Status parse_log_level(const JsonDoc& doc, const nlohmann::json& root, LogLevel& out) {
   std::string text = "info";
@@ -59,7 +43,7 @@ Status parse_hex_field(const JsonDoc& doc, const nlohmann::json& obj, const std:
   present = obj.contains(std::string(key));
   if (!present) return Status::ok();
   if (Status s = doc.get_string(obj, path, key, text, true); !s) return s;
-  if (!hex_decode(text, out)) {
+  if (!wire::hex_decode(text, out)) {
     return doc.error(JsonDoc::join(path, key), "expected " + std::to_string(out.size() * 2) + " hex digits");
   }
   return Status::ok();
@@ -212,7 +196,7 @@ Result<crypto::Psk> parse_psk_hex(std::string_view text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r' || text.back() == ' ')) text.remove_suffix(1);
   while (!text.empty() && (text.front() == ' ' || text.front() == '\n')) text.remove_prefix(1);
   crypto::Psk psk{};
-  if (!hex_decode(text, psk)) return Status(Errc::invalid, "PSK: expected 64 hex digits");
+  if (!wire::hex_decode(text, psk)) return Status(Errc::invalid, "PSK: expected 64 hex digits");
   return psk;
 }
 

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <span>
+#include <string_view>
 
 namespace meshd::wire {
 
@@ -131,5 +132,9 @@ class Writer {
 
 // Number of bytes write_varint(v) produces (1..10).
 size_t varint_size(uint64_t v);
+
+// Decodes exactly out.size() * 2 hex digits (either case) into out; false
+// (out partly written) on a wrong length or a non-hex character.
+bool hex_decode(std::string_view text, std::span<uint8_t> out);
 
 }  // namespace meshd::wire

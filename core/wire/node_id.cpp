@@ -1,15 +1,8 @@
 #include "core/wire/node_id.h"
 
-namespace meshd {
+#include "core/wire/byte_io.h"
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-}  // namespace
+namespace meshd {
 
 std::string NodeId::to_hex() const {
   static constexpr char kDigits[] = "0123456789abcdef";
@@ -23,14 +16,8 @@ std::string NodeId::to_hex() const {
 }
 
 std::optional<NodeId> NodeId::from_hex(std::string_view hex) {
-  if (hex.size() != kNodeIdBytes * 2) return std::nullopt;
   NodeId id;
-  for (size_t i = 0; i < kNodeIdBytes; ++i) {
-    const int hi = hex_value(hex[2 * i]);
-    const int lo = hex_value(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    id.bytes[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
+  if (!wire::hex_decode(hex, id.bytes)) return std::nullopt;
   return id;
 }
 
