@@ -51,13 +51,13 @@ uint64_t digest_text(std::string_view text) {
 }
 
 void Trace::record(int64_t t_us, uint32_t node, TraceKind kind, uint64_t digest,
-                   std::string_view detail) {
+                   std::string_view detail, uint64_t msg, uint32_t peer) {
   hash_ = mix64(hash_ ^ static_cast<uint64_t>(t_us));
   hash_ = mix64(hash_ ^ ((uint64_t{node} << 8) | static_cast<uint8_t>(kind)));
   hash_ = mix64(hash_ ^ digest);
   ++events_;
   if (!recording_ && !sink_) return;
-  TraceEvent ev{t_us, node, kind, digest, std::string(detail)};
+  TraceEvent ev{t_us, node, kind, digest, std::string(detail), msg, peer};
   if (sink_) sink_(ev);
   if (recording_) recorded_.push_back(std::move(ev));
 }

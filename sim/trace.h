@@ -12,6 +12,17 @@
 // on, first_divergence() names the first differing event of two runs.
 // wants_detail() tells call sites whether building a detail string is worth
 // it (recording or a sink is active). Not thread-safe.
+//
+// Message linkage (for trace viewers, NOT hashed either): datagram events
+// carry `msg`, a per-World datagram id (1, 2, ... in transmit order; 0 = not
+// a datagram event) and `peer`, the other end (send/drop at send: the
+// destination; deliver/drop on arrival: the source). A `send` starts message
+// `msg`; each network copy is its own message: the first copy keeps the
+// send's id, a `duplicate` event starts a new id for the extra copy. Every
+// message ends in exactly one `deliver` or `drop` with its id (or is still
+// in flight / held when the run stops; a datagram to an unknown address has
+// only its `drop`); `corrupt` marks a copy whose bits were flipped and
+// carries that copy's id. Outside recording the ids cost one increment.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +47,8 @@ struct TraceEvent {
   TraceKind kind = TraceKind::log;
   uint64_t digest = 0;
   std::string detail;
+  uint64_t msg = 0;           // datagram id (see above); 0: none. Not hashed.
+  uint32_t peer = UINT32_MAX;  // the datagram's other end; UINT32_MAX: none. Not hashed.
 };
 
 // Node index used for events that belong to no node (world faults, checks).
@@ -45,8 +58,9 @@ class Trace {
  public:
   using Sink = std::function<void(const TraceEvent&)>;
 
+  // msg/peer are kept with the recorded event only (never hashed).
   void record(int64_t t_us, uint32_t node, TraceKind kind, uint64_t digest,
-              std::string_view detail = {});
+              std::string_view detail = {}, uint64_t msg = 0, uint32_t peer = UINT32_MAX);
   uint64_t hash() const { return hash_; }
   uint64_t events() const { return events_; }
   void set_recording(bool on) { recording_ = on; }

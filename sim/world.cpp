@@ -13,6 +13,7 @@ struct World::Process {
   std::unique_ptr<Runtime> runtime;
   std::unique_ptr<SimNetwork> endpoint;
   std::unique_ptr<Random> random;
+  std::unique_ptr<Buggify> buggify;  // null unless the run enables a point
   std::unique_ptr<Env> env;
   std::unique_ptr<Service> service;
 };
@@ -104,8 +105,11 @@ void World::boot(size_t i, TraceKind kind) {
   p->runtime = std::make_unique<Runtime>(*n.clock, runtime_limits_);
   p->endpoint = std::make_unique<SimNetwork>(*this, i, address_of(i));
   p->random = std::make_unique<Random>(incarnation_random(i, n.incarnation));
+  if (buggify_plan_.any()) {
+    p->buggify = std::make_unique<Buggify>(buggify_plan_, p->random->stream("buggify", "fire"));
+  }
   p->env = std::make_unique<Env>(
-      Env{*n.clock, *p->endpoint, *n.disk, *p->random, *p->runtime, *n.log, *n.metrics});
+      Env{*n.clock, *p->endpoint, *n.disk, *p->random, *p->runtime, *n.log, *n.metrics, p->buggify.get()});
   n.disk->attach_runtime(p->runtime.get());
   n.paused = false;
   n.process = std::move(p);
@@ -119,6 +123,13 @@ void World::boot(size_t i, TraceKind kind) {
 
 void World::teardown(Node& n) {
   Process& p = *n.process;
+  if (p.buggify) {
+    for (size_t k = 0; k < kBuggifyPoints; ++k) {
+      const auto point = static_cast<BuggifyPoint>(k);
+      buggify_evaluated_[k] += p.buggify->evaluated(point);
+      buggify_fired_[k] += p.buggify->fired(point);
+    }
+  }
   p.endpoint->close();          // a dying process sends nothing
   p.runtime->kill_all();        // fiber destructors still see the Service
   p.service.reset();
@@ -334,7 +345,8 @@ void World::drop_packet(uint64_t id, NetCounter reason) {
   trace_.record(now_us(), p.to, TraceKind::drop,
                 digest_bytes(p.bytes) ^ mix64(static_cast<uint64_t>(reason)),
                 trace_.wants_detail() ? fmt::format("{}->{} {}", p.from, p.to, net_counter_name(reason))
-                                      : std::string());
+                                      : std::string(),
+                p.msg, p.from);
   free_packet(id);
 }
 
@@ -342,16 +354,17 @@ Status World::transmit(size_t from, const Address& to, std::span<const uint8_t> 
   const uint64_t digest = digest_bytes(bytes);
   const auto to_node = node_of(to);
   const bool detail = trace_.wants_detail();
+  const uint64_t msg = ++next_msg_;  // trace-only linkage id; not hashed
   if (!to_node) {
     network_.count(NetCounter::sent);
     network_.count(NetCounter::dropped_unknown_address);
     trace_.record(now_us(), static_cast<uint32_t>(from), TraceKind::drop, digest,
-                  detail ? fmt::format("{}->{} dropped_unknown_address", from, to.to_string()) : "");
+                  detail ? fmt::format("{}->{} dropped_unknown_address", from, to.to_string()) : "", msg);
     return Status::ok();
   }
   const uint32_t dst = static_cast<uint32_t>(*to_node);
   trace_.record(now_us(), static_cast<uint32_t>(from), TraceKind::send, digest ^ mix64(dst),
-                detail ? fmt::format("{}->{} {}B", from, dst, bytes.size()) : "");
+                detail ? fmt::format("{}->{} {}B", from, dst, bytes.size()) : "", msg, dst);
   const NetworkModel::SendDecision d = network_.on_send(from, dst, bytes.size());
   if (d.fate != NetworkModel::SendFate::accept) {
     const char* why = d.fate == NetworkModel::SendFate::dropped_loss        ? "dropped_loss"
@@ -360,7 +373,7 @@ Status World::transmit(size_t from, const Address& to, std::span<const uint8_t> 
                                                                              : "dropped_mtu";
     trace_.record(now_us(), static_cast<uint32_t>(from), TraceKind::drop,
                   digest ^ static_cast<uint8_t>(d.fate),
-                  detail ? fmt::format("{}->{} {}", from, dst, why) : "");
+                  detail ? fmt::format("{}->{} {}", from, dst, why) : "", msg, dst);
     // A full queue is the local send queue of network.h: tell the sender.
     if (d.fate == NetworkModel::SendFate::dropped_queue) return Status(Errc::unavailable);
     return Status::ok();
@@ -369,16 +382,17 @@ Status World::transmit(size_t from, const Address& to, std::span<const uint8_t> 
     const NetworkModel::Copy& copy = d.copies[c];
     const uint64_t id = alloc_packet(static_cast<uint32_t>(from), dst, bytes);
     Packet& p = packets_[id];
+    p.msg = c == 0 ? msg : ++next_msg_;  // each extra copy is its own message
     for (uint8_t b = 0; b < copy.flip_count; ++b) {
       p.bytes[copy.flip_bits[b] / 8] ^= static_cast<uint8_t>(1u << (copy.flip_bits[b] % 8));
     }
     if (copy.flip_count > 0) {
       trace_.record(now_us(), static_cast<uint32_t>(from), TraceKind::corrupt, digest_bytes(p.bytes),
-                    detail ? fmt::format("{}->{} {} bits", from, dst, copy.flip_count) : "");
+                    detail ? fmt::format("{}->{} {} bits", from, dst, copy.flip_count) : "", p.msg, dst);
     }
     if (c > 0) {
       trace_.record(now_us(), static_cast<uint32_t>(from), TraceKind::duplicate, digest ^ copy.delay_us,
-                    detail ? fmt::format("{}->{}", from, dst) : "");
+                    detail ? fmt::format("{}->{}", from, dst) : "", p.msg, dst);
     }
     queue_.push(now_us() + copy.delay_us, EventKind::deliver, dst, id);
   }
@@ -392,7 +406,8 @@ void World::on_arrival(uint64_t id) {
     case NetworkModel::ArrivalFate::dropped_partition:
       // on_arrival() counted it already.
       trace_.record(now_us(), p.to, TraceKind::drop, digest_bytes(p.bytes) ^ 1,
-                    trace_.wants_detail() ? fmt::format("{}->{} dropped_partition", p.from, p.to) : "");
+                    trace_.wants_detail() ? fmt::format("{}->{} dropped_partition", p.from, p.to) : "", p.msg,
+                    p.from);
       free_packet(id);
       return;
     case NetworkModel::ArrivalFate::deliver: break;
@@ -413,7 +428,8 @@ void World::deliver_now(uint64_t id) {
   }
   const uint32_t to = p.to;
   trace_.record(now_us(), to, TraceKind::deliver, digest_bytes(p.bytes) ^ mix64(p.from),
-                trace_.wants_detail() ? fmt::format("{}->{} {}B", p.from, to, p.bytes.size()) : "");
+                trace_.wants_detail() ? fmt::format("{}->{} {}B", p.from, to, p.bytes.size()) : "", p.msg,
+                p.from);
   if (n.process->endpoint->deliver(address_of(p.from), p.bytes)) {
     network_.count(NetCounter::delivered);
   } else {
@@ -422,6 +438,22 @@ void World::deliver_now(uint64_t id) {
   free_packet(id);
   steps_at_instant_ += n.process->runtime->run_due();
   drive(to);
+}
+
+}  // namespace meshd::sim
+
+namespace meshd::sim {
+
+World::BuggifyCounts World::buggify_counts() const {
+  BuggifyCounts c{buggify_evaluated_, buggify_fired_};
+  for (const auto& n : nodes_) {
+    if (!n->process || !n->process->buggify) continue;
+    for (size_t k = 0; k < kBuggifyPoints; ++k) {
+      c.evaluated[k] += n->process->buggify->evaluated(static_cast<BuggifyPoint>(k));
+      c.fired[k] += n->process->buggify->fired(static_cast<BuggifyPoint>(k));
+    }
+  }
+  return c;
 }
 
 }  // namespace meshd::sim

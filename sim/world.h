@@ -37,6 +37,7 @@
 // log line is folded into trace() (see trace.h). Not thread-safe.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -128,6 +129,16 @@ class World {
   LogLevel log_level() const { return log_level_; }
   void set_log_stderr(bool on) { log_stderr_ = on; }
   bool log_stderr() const { return log_stderr_; }
+  // In-code fault points (core/env/buggify.h) for processes booted from
+  // now on; set before start(). Default: none enabled.
+  void set_buggify(const BuggifyPlan& plan) { buggify_plan_ = plan; }
+  const BuggifyPlan& buggify_plan() const { return buggify_plan_; }
+  struct BuggifyCounts {
+    std::array<uint64_t, kBuggifyPoints> evaluated{};
+    std::array<uint64_t, kBuggifyPoints> fired{};
+  };
+  // Summed over every node and incarnation of the run so far.
+  BuggifyCounts buggify_counts() const;
 
   // --- time -----------------------------------------------------------------
   void at(int64_t t_us, std::function<void()> fn);  // t_us >= now_us()
@@ -147,6 +158,7 @@ class World {
   struct Packet {
     uint32_t from = 0;
     uint32_t to = 0;
+    uint64_t msg = 0;  // trace-only datagram id (TraceEvent::msg), never hashed
     std::vector<uint8_t> bytes;
   };
 
@@ -174,6 +186,7 @@ class World {
   std::vector<uint64_t> free_packets_;
   std::map<uint64_t, std::function<void()>> world_fns_;
   uint64_t next_world_fn_ = 0;
+  uint64_t next_msg_ = 0;            // last TraceEvent::msg handed out
   uint64_t events_processed_ = 0;
   int64_t instant_us_ = -1;          // the virtual time of the last event
   uint64_t events_at_instant_ = 0;
@@ -181,6 +194,9 @@ class World {
   Runtime::Limits runtime_limits_{};
   LogLevel log_level_ = LogLevel::info;
   bool log_stderr_ = false;
+  BuggifyPlan buggify_plan_;
+  std::array<uint64_t, kBuggifyPoints> buggify_evaluated_{};  // of processes torn down
+  std::array<uint64_t, kBuggifyPoints> buggify_fired_{};
 };
 
 }  // namespace meshd::sim

@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 JOBS="${JOBS:-$(nproc)}"
 PACKAGES=(cmake ninja-build g++ clang libclang-rt-14-dev pkg-config
           libboost-context-dev libsodium-dev libfmt-dev catch2 librapidcheck-dev
-          nlohmann-json3-dev python3)
+          nlohmann-json3-dev python3 chromium)
 
 install_deps() {
   local missing=()

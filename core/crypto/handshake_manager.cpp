@@ -23,7 +23,7 @@ constexpr uint32_t kIndexAllocationTries = 64;
 
 struct Payload {
   uint32_t index = 0;
-  uint64_t timestamp = 0;
+  HandshakeFreshness freshness;
   SigningPublic key{};
 };
 
@@ -31,7 +31,8 @@ std::vector<uint8_t> encode_payload(const Payload& p) {
   std::vector<uint8_t> out(kHandshakePayloadBytes);
   wire::Writer w(out);
   w.write_u32(p.index);
-  w.write_u64(p.timestamp);
+  w.write_u64(p.freshness.boot);
+  w.write_u64(p.freshness.timestamp);
   w.write_bytes(p.key);
   MESHD_ASSERT(w.ok() && w.size() == out.size());
   return out;
@@ -42,7 +43,8 @@ std::optional<Payload> decode_payload(std::span<const uint8_t> bytes) {
   wire::Reader r(bytes);
   Payload p;
   r.read_u32(p.index);
-  r.read_u64(p.timestamp);
+  r.read_u64(p.freshness.boot);
+  r.read_u64(p.freshness.timestamp);
   r.read_bytes(p.key);
   if (!r.ok()) return std::nullopt;
   return p;
@@ -98,12 +100,20 @@ Status HandshakeManager::add_peer(const NodeId& id, const Address& address, std:
   return Status::ok();
 }
 
-uint64_t HandshakeManager::next_timestamp(int64_t now_wall_us) {
+bool HandshakeManager::lost_state(const Peer& peer, const Address& from, int64_t now_us) const {
+  // Only from the address we know: a replay sent from elsewhere must not
+  // move the peer's endpoint while it is silent.
+  return from == peer.address && now_us - peer.sessions.last_opened_us() >= config_.stale_grace_us;
+}
+
+HandshakeFreshness HandshakeManager::next_freshness(int64_t now_wall_us) {
   // Strictly increasing even if the wall clock steps back, so our own
-  // retries are never mistaken for replays by the peer.
+  // retries are never mistaken for replays by the peer; across a restart
+  // the persisted boot count orders them (the timestamp alone would not
+  // if the clock stepped back before the restart).
   const uint64_t wall = now_wall_us > 0 ? static_cast<uint64_t>(now_wall_us) : 0;
   last_timestamp_sent_ = std::max(wall, last_timestamp_sent_ + 1);
-  return last_timestamp_sent_;
+  return HandshakeFreshness{config_.boot, last_timestamp_sent_};
 }
 
 int64_t HandshakeManager::backoff_us(uint32_t attempts) {
@@ -169,7 +179,7 @@ Result<HandshakeManager::Pending> HandshakeManager::build_initiation(
   Payload payload;
   payload.index = local_index;
   if (!xx) {  // XX message 1 is unauthenticated: reveal nothing but the index
-    payload.timestamp = next_timestamp(now_wall_us);
+    payload.freshness = next_freshness(now_wall_us);
     payload.key = as.public_key();
   }
   std::vector<uint8_t> body;
@@ -253,7 +263,16 @@ Result<HandshakeOutput> HandshakeManager::connect(const NodeId& id, int64_t now_
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status(Errc::not_found, "unknown peer " + id.to_hex());
   Peer& peer = it->second;
-  if (peer.pending) return HandshakeOutput{};
+  if (peer.pending) {
+    // Forced while our initiation waits out its backoff: the caller just
+    // heard from the peer (a hint), so it is reachable now — resend at
+    // once rather than after up to retry_max (found by swarm seed
+    // smoke/193: an initiation lost just before a link came back cost a
+    // full backoff period). At most once per retry_initial / 2.
+    const Pending& p = *peer.pending;
+    if (!force || now_us - p.sent_us < config_.retry_initial_us / 2) return HandshakeOutput{};
+    return start(id, peer, now_us, now_wall_us, p.attempts + 1, p.started_us);
+  }
   const Session* current = peer.sessions.sending(now_us);
   if (!force && current != nullptr && !current->needs_rekey(now_us)) return HandshakeOutput{};
   return start(id, peer, now_us, now_wall_us, 0, now_us);
@@ -510,7 +529,7 @@ HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire:
     it = peers_.find(h.source);
   }
   Peer& peer = it->second;
-  if (payload->timestamp <= peer.last_timestamp) {
+  if (payload->freshness <= peer.last_freshness && !lost_state(peer, from, now_us)) {
     out.drop = DropReason::stale_handshake;
     return out;
   }
@@ -535,7 +554,7 @@ HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire:
     resend_winner(from, h.source, now_us, now_wall_us, out, as);
     return out;
   }
-  peer.last_timestamp = payload->timestamp;
+  peer.last_freshness = payload->freshness;
   peer.address = from;
   if (!peer.key) peer.key = payload->key;
   const uint32_t local_index = allocate_index(h.source);
@@ -609,7 +628,7 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   }
   Payload final_payload;
   final_payload.index = local_index;
-  final_payload.timestamp = next_timestamp(now_wall_us);
+  final_payload.freshness = next_freshness(now_wall_us);
   const std::vector<const Identity*> keys = own_keys(now_wall_us);
   final_payload.key = keys[pending.static_index % keys.size()]->public_key();
   std::vector<uint8_t> body;
@@ -661,7 +680,7 @@ HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet,
     out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, h.source, false, responding.address});
   }
   Peer& peer = it->second;
-  if (payload->timestamp <= peer.last_timestamp) {
+  if (payload->freshness <= peer.last_freshness && !lost_state(peer, responding.address, now_us)) {
     out.drop = DropReason::stale_handshake;
     return out;
   }
@@ -673,7 +692,7 @@ HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet,
     }
     peer.pending.reset();
   }
-  peer.last_timestamp = payload->timestamp;
+  peer.last_freshness = payload->freshness;
   peer.address = responding.address;
   if (!peer.key) peer.key = payload->key;
   auto [send, receive] = trial.split();

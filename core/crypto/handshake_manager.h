@@ -9,12 +9,18 @@
 //  * Prologue = "meshd" || wire version || initiator NodeId || responder
 //    NodeId (taken from the header), so a relay that rewrites either id
 //    makes the handshake fail.
-//  * Handshake payload (inside Noise): sender index u32, timestamp u64,
-//    sender's Ed25519 public key. The responder checks the key against the
+//  * Handshake payload (inside Noise): sender index u32, boot u64,
+//    timestamp u64, sender's Ed25519 public key. The responder checks the key against the
 //    Noise static (X25519 conversion) and the header's source NodeId (or
 //    the key learned for that NodeId).
-//  * Replay: an initiation whose timestamp is not greater than the last
-//    one accepted from that peer is dropped (stale_handshake); responder
+//  * Replay: an initiation whose (boot, timestamp) is not greater than the
+//    last one accepted from that peer is dropped (stale_handshake). The
+//    timestamp is WireGuard's (wall clock, forced strictly increasing
+//    within a process); boot is the node's persisted incarnation, so a
+//    restart after the wall clock stepped back is still fresh. A stale
+//    initiation from a peer's known address after it has been silent for
+//    stale_grace_us is accepted (it lost its state; nothing live can be
+//    displaced, and its endpoint cannot move); responder
 //    sessions wait unconfirmed (PeerSessions::next), so even a fresh
 //    initiation never displaces a working session until the initiator
 //    proves the keys with a transport packet.
@@ -59,7 +65,14 @@ constexpr size_t kPeersMax = 4096;
 constexpr size_t kPendingRespondersMax = 64;
 constexpr size_t kProbesMax = 1024;  // first-contact handshakes by address
 constexpr size_t kDhCacheEntriesMax = 2 * kPeersMax;  // memoized Ed25519 -> X25519 conversions
-constexpr size_t kHandshakePayloadBytes = 4 + 8 + kSigningPublicBytes;  // 44
+constexpr size_t kHandshakePayloadBytes = 4 + 8 + 8 + kSigningPublicBytes;  // 52
+
+// Orders a peer's initiations: (boot, timestamp) lexicographically.
+struct HandshakeFreshness {
+  uint64_t boot = 0;       // the initiator's persisted incarnation
+  uint64_t timestamp = 0;  // wall-clock µs, strictly increasing per process
+  auto operator<=>(const HandshakeFreshness&) const = default;
+};
 constexpr size_t kInitiationTrailerBytes = 2 * kMacBytes;
 constexpr std::string_view kProtocolIk = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b";
 constexpr std::string_view kProtocolXx = "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b";
@@ -72,6 +85,14 @@ struct HandshakeManagerConfig {
   uint32_t handshake_burst = 100;
   uint8_t hop_limit = 1;
   SessionConfig session;
+  // The node's persisted incarnation (core/node/incarnation.h), strictly
+  // higher after every restart; 0 for an ephemeral or test identity.
+  uint64_t boot = 0;
+  // A stale initiation is still accepted from a peer nothing has opened
+  // from for this long: it lost its state and its boot count went back (a
+  // corrupt incarnation record re-derived from a wall clock that stepped
+  // back). With nothing live to displace, a replay gains nothing.
+  int64_t stale_grace_us = 5 * kMicrosPerSecond;
 };
 
 struct OutPacket {
@@ -112,7 +133,9 @@ class HandshakeManager {
   // Starts a handshake unless one is in flight. Errc::not_found for unknown
   // peers. Without `force` a peer with a live session that does not need a
   // rekey gets none; with it (the owner suspects the peer lost the
-  // session, e.g. it restarted) a new handshake starts anyway.
+  // session, e.g. it restarted) a new handshake starts anyway, and one in
+  // flight is resent now instead of after its backoff (at most once per
+  // retry_initial_us / 2).
   Result<HandshakeOutput> connect(const NodeId& peer, int64_t now_us, int64_t now_wall_us, bool force = false);
   // First contact with a peer known only by address (XXpsk3, destination
   // zero). No-op while a probe to `address` is in flight. Bounded by
@@ -169,7 +192,7 @@ class HandshakeManager {
     std::optional<Pending> pending;
     PeerSessions sessions;
     CookieJar jar;
-    uint64_t last_timestamp = 0;  // greatest initiation timestamp accepted
+    HandshakeFreshness last_freshness;  // greatest initiation accepted
     uint32_t static_choice = 0;   // own_keys() index this peer last accepted
     int64_t failed_until_us = 0;
   };
@@ -222,7 +245,10 @@ class HandshakeManager {
   void establish_initiated(const NodeId& id, Peer& peer, const HandshakeState& hs, uint32_t local_index,
                            uint32_t remote_index, int64_t now_us, HandshakeOutput& out);
   uint32_t allocate_index(const NodeId& owner);
-  uint64_t next_timestamp(int64_t now_wall_us);
+  HandshakeFreshness next_freshness(int64_t now_wall_us);
+  // Nothing has opened from the peer for stale_grace_us (see the config)
+  // and `from` is the address we know for it.
+  bool lost_state(const Peer& peer, const Address& from, int64_t now_us) const;
   int64_t backoff_us(uint32_t attempts);
   OutPacket make_packet(const Address& to, const NodeId& destination, wire::PacketType type, uint32_t session_id,
                    uint64_t counter, std::span<const uint8_t> body, uint8_t flags = 0) const;

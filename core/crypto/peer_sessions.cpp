@@ -34,6 +34,7 @@ DropReason PeerSessions::open(const wire::DecodedPacket& packet, std::span<uint8
   } else if (next_ && next_->local_index() == index) {
     const DropReason r = next_->open(packet, out, plaintext_bytes, now_us);
     if (r == DropReason::none) {
+      last_opened_us_ = now_us;
       if (receive_key_id != nullptr) *receive_key_id = next_->receive_key_id();
       rotate_in(*next_, now_us);
       next_.reset();
@@ -44,6 +45,7 @@ DropReason PeerSessions::open(const wire::DecodedPacket& packet, std::span<uint8
   }
   if (session == nullptr) return DropReason::unknown_session;
   const DropReason r = session->open(packet, out, plaintext_bytes, now_us);
+  if (r == DropReason::none) last_opened_us_ = now_us;
   if (r == DropReason::none && receive_key_id != nullptr) *receive_key_id = session->receive_key_id();
   return r;
 }

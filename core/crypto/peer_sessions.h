@@ -42,6 +42,9 @@ class PeerSessions {
   const std::optional<Session>& current() const { return current_; }
   const std::optional<Session>& previous() const { return previous_; }
   const std::optional<Session>& next() const { return next_; }
+  // When a packet last opened on any of the sessions (kNeverUs: never).
+  static constexpr int64_t kNeverUs = INT64_MIN / 2;
+  int64_t last_opened_us() const { return last_opened_us_; }
 
  private:
   void rotate_in(const Session& session, int64_t now_us);
@@ -51,6 +54,7 @@ class PeerSessions {
   std::optional<Session> previous_;
   std::optional<Session> next_;
   int64_t previous_until_us_ = 0;
+  int64_t last_opened_us_ = kNeverUs;
 };
 
 }  // namespace meshd::crypto

@@ -5,6 +5,7 @@
 // process. All members are borrowed and outlive the node.
 #pragma once
 
+#include "core/env/buggify.h"
 #include "core/env/clock.h"
 #include "core/env/disk.h"
 #include "core/env/log.h"
@@ -23,6 +24,18 @@ struct Env {
   Runtime& runtime;
   Log& log;
   Metrics& metrics;
+  Buggify* buggify = nullptr;  // simulator only (buggify.h); never set in production
 };
+
+// `env` with its network replaced (a transport layered over it, a tap):
+// the one place an Env is copied, so a new member is never dropped.
+inline Env with_network(const Env& env, Network& network) {
+  return Env{env.clock, network, env.disk, env.random, env.runtime, env.log, env.metrics, env.buggify};
+}
+
+// True if the simulator enabled `point` for this run and it fires now.
+inline bool buggify(const Env& env, BuggifyPoint point) {
+  return env.buggify != nullptr && env.buggify->fire(point);
+}
 
 }  // namespace meshd

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace meshd::membership {
 
 LivenessService::LivenessService(Env& env, const LivenessConfig& config,
@@ -46,17 +48,21 @@ void LivenessService::stop() {
 
 void LivenessService::run() {
   while (!stopping_) {
-    Status s = wake_.wait(env_.clock.monotonic_us() < tracker_.next_tick_us()
-                              ? tracker_.next_tick_us()
-                              : env_.clock.monotonic_us());
+    int64_t wake_us = std::max(env_.clock.monotonic_us(), tracker_.next_tick_us());
+    if (buggify(env_, BuggifyPoint::liveness_late_tick)) {
+      // A late wake (scheduler hiccup): at most a quarter ping interval.
+      wake_us += static_cast<int64_t>(
+          env_.buggify->below(static_cast<uint64_t>(tracker_.config().ping_interval_ms * 1000 / 4) + 1));
+    }
+    Status s = wake_.wait(wake_us);
     if (s.code() == Errc::cancelled || stopping_) return;
     LivenessOutput out;
-    tracker_.on_tick(env_.clock.monotonic_us(), out);
+    const int64_t now_us = env_.clock.monotonic_us();
+    tracker_.on_tick(now_us, out);
     flush(out);
-    if (env_.clock.monotonic_us() >= tracker_.next_tick_us()) {
-      // Never spin: a tick always moves next_tick forward (asserted).
-      MESHD_ASSERT_MSG(false, "liveness tick did not advance");
-    }
+    // Never spin: a tick moves next_tick past the `now` it was given (not
+    // past the clock, which real time moves on while the tick runs).
+    MESHD_ASSERT_MSG(now_us < tracker_.next_tick_us(), "liveness tick did not advance");
   }
 }
 

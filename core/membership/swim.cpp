@@ -279,8 +279,19 @@ void SwimMember::tick_relays(int64_t now_us, SwimOutput& out) {
 
 void SwimMember::tick_suspicions(int64_t now_us, SwimOutput& out) {
   std::vector<std::pair<NodeId, uint64_t>> due;
-  for (const auto& [id, s] : suspicions_) {
-    if (s.deadline_us <= now_us) due.emplace_back(id, s.incarnation);
+  for (auto& [id, s] : suspicions_) {
+    if (s.deadline_us > now_us) continue;
+    if (config_.health_scales_suspicion && health_ > 0) {
+      // Our own health decides at expiry: stretch the unscaled timeout
+      // (confirmations = confirmers beyond the initial suspector).
+      const auto confirmations = static_cast<uint32_t>(s.confirmers.size() - 1);
+      const int64_t stretched_us = s.start_us + suspicion_timeout_us(s.bounds, confirmations) * (health_ + 1);
+      if (stretched_us > now_us) {
+        s.deadline_us = stretched_us;
+        continue;
+      }
+    }
+    due.emplace_back(id, s.incarnation);
   }
   for (const auto& [id, incarnation] : due) {
     suspicions_.erase(id);

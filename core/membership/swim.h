@@ -25,8 +25,9 @@
 //  * Suspicion. A suspect member is declared failed when its suspicion
 //    times out (suspicion.h: starts at max, shrinks toward min with each
 //    independent confirmation — a suspect update for the same incarnation
-//    from another origin). Any alive update with a higher incarnation
-//    cancels it.
+//    from another origin), stretched by (health + 1) at expiry when
+//    health_scales_suspicion is on. Any alive update with a higher
+//    incarnation cancels it.
 //  * Refutation. An update that says we are suspect/failed/left (or alive
 //    at a higher incarnation) at incarnation >= ours makes us take
 //    incarnation = its + 1 and gossip alive.
@@ -81,6 +82,12 @@ struct SwimConfig {
   uint32_t suspicion_max_timeout_mult = 6;    // memberlist SuspicionMaxTimeoutMult
   uint32_t retransmit_mult = 4;               // memberlist RetransmitMult (λ)
   uint32_t health_max = 8;                    // memberlist AwarenessMaxMultiplier
+  // Our departure from memberlist (false there): a suspicion we started
+  // or hold expires only after its timeout × (health + 1), as probes do.
+  // A member that is itself cut off (its probes fail, health high) then
+  // waits for the evidence it cannot get instead of declaring the members
+  // it could not reach failed (docs/membership.md, "Beyond memberlist").
+  bool health_scales_suspicion = true;
   int64_t gossip_interval_us = 200'000;       // memberlist GossipInterval
   uint32_t gossip_fanout = 3;                 // memberlist GossipNodes
   int64_t push_pull_interval_us = 30'000'000; // memberlist PushPullInterval

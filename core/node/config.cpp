@@ -1,5 +1,7 @@
 #include "core/node/config.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 #include "core/env/disk.h"
@@ -34,6 +36,39 @@ Status parse_liveness(const JsonDoc& doc, const nlohmann::json& root, membership
   if (out.down_after_ms <= out.ping_interval_ms) {
     return doc.error("liveness.down_after_ms", "must be greater than ping_interval_ms");
   }
+  return Status::ok();
+}
+
+Status parse_membership(const JsonDoc& doc, const nlohmann::json& root, std::optional<MembershipConfig>& out) {
+  auto it = root.find("membership");
+  if (it == root.end()) return Status::ok();
+  const std::string path = "membership";
+  if (Status s = doc.expect_object(*it, path); !s) return s;
+  if (Status s = doc.reject_unknown(*it, path, {MESHD_SWIM_KNOB_FIELDS, "seeds", "node_id"}); !s) return s;
+  MembershipConfig m;
+  if (Status s = parse_swim_knobs(doc, *it, path, m.swim); !s) return s;
+  if (auto seeds = it->find("seeds"); seeds != it->end()) {
+    const std::string sp = JsonDoc::join(path, "seeds");
+    if (Status s = doc.expect_array(*seeds, sp); !s) return s;
+    if (seeds->size() > membership::kSeedsMax) {
+      return doc.error(sp, fmt::format("too many seeds (limit {})", membership::kSeedsMax));
+    }
+    for (size_t i = 0; i < seeds->size(); ++i) {
+      const nlohmann::json& v = (*seeds)[i];
+      auto a = v.is_string() ? Address::parse(v.get<std::string>()) : std::nullopt;
+      if (!a) return doc.error(JsonDoc::index(sp, i), "expected \"a.b.c.d:port\"");
+      m.seeds.push_back(*a);
+    }
+  }
+  if (it->contains("node_id")) {
+    std::string hex;
+    if (Status s = doc.get_string(*it, path, "node_id", hex, true); !s) return s;
+    m.node_id = NodeId::from_hex(hex);
+    if (!m.node_id || m.node_id->is_zero()) {
+      return doc.error(JsonDoc::join(path, "node_id"), "expected 32 hex digits, not all zero");
+    }
+  }
+  out = std::move(m);
   return Status::ok();
 }
 
@@ -172,7 +207,7 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   const nlohmann::json& root = doc->root();
   if (Status s = doc->expect_object(root, ""); !s) return s;
   if (Status s = doc->reject_unknown(root, "", {"name", "listen", "data_dir", "control_socket",
-                                               "log_level", "peers", "liveness", "security"}); !s) {
+                                               "log_level", "peers", "liveness", "membership", "security"}); !s) {
     return s;
   }
   NodeConfig c;
@@ -188,8 +223,48 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   if (Status s = parse_log_level(*doc, root, c.log_level); !s) return s;
   if (Status s = parse_peers(*doc, c, root, c.peers); !s) return s;
   if (Status s = parse_liveness(*doc, root, c.liveness); !s) return s;
+  if (Status s = parse_membership(*doc, root, c.membership); !s) return s;
   if (Status s = parse_security(*doc, root, c.security); !s) return s;
+  if (c.membership && c.membership->node_id && !c.security.plaintext) {
+    return doc->error("membership.node_id", "only for plaintext mode (an encrypted node's id is its key's)");
+  }
   return c;
+}
+
+Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& o, const std::string& path,
+                        membership::SwimConfig& out) {
+  auto ms = [&](std::string_view key, int64_t& us, int64_t min_ms, int64_t max_ms) -> Status {
+    int64_t v = us / 1000;
+    if (Status s = doc.get_int(o, path, key, v, min_ms, max_ms, false); !s) return s;
+    us = v * 1000;
+    return Status::ok();
+  };
+  auto count = [&](std::string_view key, uint32_t& n, int64_t min, int64_t max) -> Status {
+    int64_t v = n;
+    if (Status s = doc.get_int(o, path, key, v, min, max, false); !s) return s;
+    n = static_cast<uint32_t>(v);
+    return Status::ok();
+  };
+  if (Status s = ms("protocol_period_ms", out.protocol_period_us, 10, 600'000); !s) return s;
+  if (Status s = ms("probe_timeout_ms", out.probe_timeout_us, 1, 600'000); !s) return s;
+  if (out.probe_timeout_us >= out.protocol_period_us) {
+    return doc.error(JsonDoc::join(path, "probe_timeout_ms"), "must be less than protocol_period_ms");
+  }
+  if (Status s = count("indirect_probes", out.indirect_probes, 0, membership::kIndirectProbesMax); !s) return s;
+  if (Status s = count("suspicion_mult", out.suspicion_mult, 1, 100); !s) return s;
+  if (Status s = count("suspicion_max_timeout_mult", out.suspicion_max_timeout_mult, 1, 100); !s) return s;
+  if (Status s = count("retransmit_mult", out.retransmit_mult, 1, 100); !s) return s;
+  if (Status s = count("health_max", out.health_max, 0, membership::kHealthMaxLimit); !s) return s;
+  if (Status s = ms("gossip_interval_ms", out.gossip_interval_us, 1, 600'000); !s) return s;
+  if (Status s = count("gossip_fanout", out.gossip_fanout, 1, membership::kGossipFanoutMax); !s) return s;
+  if (Status s = ms("push_pull_interval_ms", out.push_pull_interval_us, 10, 86'400'000); !s) return s;
+  if (Status s = ms("join_retry_ms", out.join_retry_us, 10, 3'600'000); !s) return s;
+  if (Status s = ms("reap_after_ms", out.reap_after_us, 10, 7LL * 86'400'000); !s) return s;
+  if (Status s = doc.get_bool(o, path, "health_scales_suspicion", out.health_scales_suspicion, false); !s) return s;
+  int64_t members = static_cast<int64_t>(out.members_max);
+  if (Status s = doc.get_int(o, path, "members_max", members, 2, membership::kMembersMax, false); !s) return s;
+  out.members_max = static_cast<size_t>(members);
+  return Status::ok();
 }
 
 Result<crypto::Psk> parse_psk_hex(std::string_view text) {

@@ -17,6 +17,7 @@
 #include "core/env/log.h"
 #include "core/env/status.h"
 #include "core/membership/liveness.h"
+#include "core/membership/swim.h"
 #include "core/transport/secure_transport.h"
 
 namespace meshd {
@@ -52,6 +53,30 @@ transport::SecureTransportConfig transport_config_of(const SecurityConfig& secur
 // trailing newline) into a PSK; Errc::invalid otherwise.
 Result<crypto::Psk> parse_psk_hex(std::string_view text);
 
+// The "membership" object (docs/membership.md, "Configuration"): SWIM +
+// Lifeguard knobs (milliseconds in JSON, microseconds here) and the seeds
+// a joining node contacts. Present: the node runs a SwimService.
+struct MembershipConfig {
+  membership::SwimConfig swim;
+  std::vector<Address> seeds;   // empty: the configured peers' addresses
+  std::optional<NodeId> node_id;  // plaintext mode only; default: derived from the name
+};
+
+class JsonDoc;
+// The SWIM knobs of `obj` (an object at `path`; unknown keys are the
+// caller's to reject): protocol_period_ms, probe_timeout_ms,
+// indirect_probes, suspicion_mult, suspicion_max_timeout_mult,
+// retransmit_mult, health_max, gossip_interval_ms, gossip_fanout,
+// push_pull_interval_ms, join_retry_ms, reap_after_ms, members_max,
+// health_scales_suspicion.
+// Missing fields keep their defaults (swim.h); errors name field and line.
+Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& obj, const std::string& path,
+                        membership::SwimConfig& out);
+#define MESHD_SWIM_KNOB_FIELDS "protocol_period_ms", "probe_timeout_ms", "indirect_probes", \
+    "suspicion_mult", "suspicion_max_timeout_mult", "retransmit_mult", "health_max",          \
+    "gossip_interval_ms", "gossip_fanout", "push_pull_interval_ms", "join_retry_ms",           \
+    "reap_after_ms", "members_max", "health_scales_suspicion"
+
 struct NodeConfig {
   std::string name;                 // required; [A-Za-z0-9._-]{1,64}
   Address listen;                   // required; "a.b.c.d:port"
@@ -60,6 +85,7 @@ struct NodeConfig {
   LogLevel log_level = LogLevel::info;
   std::vector<membership::PeerSpec> peers;
   membership::LivenessConfig liveness;
+  std::optional<MembershipConfig> membership;  // absent: no SWIM
   SecurityConfig security;
 };
 

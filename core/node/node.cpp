@@ -1,5 +1,8 @@
 #include "core/node/node.h"
 
+#include <sodium.h>
+
+#include "core/crypto/identity.h"
 #include "core/node/incarnation.h"
 
 namespace meshd {
@@ -41,12 +44,48 @@ Status Node::start() {
     });
   }
   if (Status s = liveness_->start(); !s) return s;
+  if (config_.membership) {
+    if (Status s = start_membership(upper); !s) return s;
+  }
   env_.log.info("node_started", {{"name", config_.name},
                                  {"listen", config_.listen.to_string()},
                                  {"incarnation", incarnation_},
                                  {"encrypted", transport_ != nullptr},
                                  {"node_id", transport_ ? transport_->identity().node_id().to_hex() : ""},
                                  {"peers", config_.peers.size()}});
+  return Status::ok();
+}
+
+Status Node::start_membership(Env& upper) {
+  const MembershipConfig& mc = *config_.membership;
+  membership::SwimIdentity self;
+  membership::IdentityRules rules;
+  if (transport_) {
+    self.id = transport_->identity().node_id();
+    self.public_key = transport_->identity().public_key();
+    rules.peer_id = [this](const Address& a) { return transport_->peer_id(a); };
+    rules.derive_id = [](const membership::PublicKeyBytes& key) { return crypto::node_id_from_public_key(key); };
+  } else if (mc.node_id) {
+    self.id = *mc.node_id;
+  } else {
+    // Plaintext test meshes: a stable id from the name (BLAKE2b-128).
+    crypto_generichash(self.id.bytes.data(), self.id.bytes.size(),
+                       reinterpret_cast<const unsigned char*>(config_.name.data()), config_.name.size(), nullptr, 0);
+  }
+  self.hostname = config_.name.substr(0, membership::kHostnameBytesMax);
+  self.address = config_.listen;
+  self.incarnation = incarnation_ << kSwimIncarnationShift;
+  std::vector<Address> seeds = mc.seeds;
+  if (seeds.empty()) {
+    for (const auto& p : config_.peers) {
+      if (seeds.size() < membership::kSeedsMax) seeds.push_back(p.address);
+    }
+  }
+  swim_ = std::make_unique<membership::SwimService>(upper, mc.swim, self, std::move(seeds), std::move(rules));
+  if (Status s = swim_->start(); !s) return s;
+  env_.log.info("membership_started", {{"node_id", self.id.to_hex()},
+                                       {"incarnation", self.incarnation},
+                                       {"protocol_period_ms", mc.swim.protocol_period_us / 1000}});
   return Status::ok();
 }
 
@@ -79,10 +118,12 @@ Status Node::start_security() {
     archive_ = std::make_unique<crypto::KeyArchive>(std::move(*archive));
   }
   archive_->prune(env_.clock.wall_us());
+  transport::SecureTransportConfig transport_config = transport_config_of(sec);
+  // Orders our initiations across restarts (handshake_manager.h, "Replay").
+  transport_config.handshake.boot = incarnation_;
   transport_ = std::make_unique<transport::SecureTransport>(env_, loaded->identity, *archive_, *sec.psk,
-                                                            transport_config_of(sec), sec.peer_keys);
-  upper_env_ = std::make_unique<Env>(Env{env_.clock, *transport_, env_.disk, env_.random, env_.runtime,
-                                         env_.log, env_.metrics});
+                                                            transport_config, sec.peer_keys);
+  upper_env_ = std::make_unique<Env>(with_network(env_, *transport_));
   if (loaded->created) {
     env_.log.info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
                                        {"ephemeral", sec.ephemeral}});
@@ -110,8 +151,23 @@ Status Node::rotate_key() {
 
 void Node::stop() {
   if (stopped_) return;
+  if (!leaving_ && swim_ && swim_->running()) {
+    // Graceful leave: the transport keeps carrying SWIM until it drained.
+    leaving_ = true;
+    if (liveness_) liveness_->stop();
+    env_.log.info("node_leaving", {{"name", config_.name}});
+    swim_->leave([this] { finish_stop(); });
+    return;
+  }
+  finish_stop();
+}
+
+void Node::finish_stop() {
+  if (stopped_) return;
   stopped_ = true;
+  leaving_ = false;
   if (liveness_) liveness_->stop();
+  if (swim_) swim_->stop();
   if (transport_) transport_->stop();
   env_.network.set_receive_handler(nullptr);
   env_.log.info("node_stopped", {{"name", config_.name}});
@@ -119,6 +175,11 @@ void Node::stop() {
 
 void Node::on_datagram(const Address& from, std::span<const uint8_t> bytes) {
   if (stopped_) return;
+  if (swim_ && membership::is_swim(bytes)) {
+    swim_->on_datagram(from, bytes);
+    return;
+  }
+  if (leaving_) return;
   if (liveness_ && membership::is_liveness(bytes)) {
     liveness_->on_datagram(from, bytes);
     return;
@@ -131,7 +192,9 @@ nlohmann::json Node::status() const {
           {"listen", config_.listen.to_string()},
           {"incarnation", incarnation_},
           {"stopped", stopped_},
+          {"leaving", leaving_},
           {"peers", liveness_ ? liveness_->status() : nlohmann::json::array()},
+          {"membership", swim_ ? swim_->status() : nlohmann::json(nullptr)},
           {"transport", transport_ ? transport_->status() : nlohmann::json(nullptr)}};
 }
 
@@ -143,7 +206,10 @@ nlohmann::json Node::handle_control(const nlohmann::json& request) {
   if (cmd == "status") return status();
   if (cmd == "peers") return liveness_ ? liveness_->status() : nlohmann::json::array();
   if (cmd == "transport") return transport_ ? transport_->status() : nlohmann::json{{"error", "plaintext mode"}};
-  return {{"error", "unknown command '" + cmd + "' (try status, peers, transport)"}};
+  if (cmd == "members") {
+    return swim_ ? swim_->status() : nlohmann::json{{"error", "membership is off (no \"membership\" config block)"}};
+  }
+  return {{"error", "unknown command '" + cmd + "' (try status, peers, members, transport)"}};
 }
 
 }  // namespace meshd

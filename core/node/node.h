@@ -20,9 +20,24 @@
 // unrecognised is dropped and counted
 // (meshd_node_dropped_total{reason="unknown_protocol"}).
 //
+// Membership (docs/membership.md, "Node integration"): when the config has
+// a "membership" block the node also runs a SwimService over the same
+// upper Env as LivenessService (so SWIM rides the encrypted sessions);
+// datagrams starting with the SWIM magic "MS" go to it. Its identity is
+// the transport's (NodeId, public key; in plaintext mode the configured or
+// name-derived NodeId and a zero key), hostname = node name, address = the
+// listen address, incarnation = boot count << kSwimIncarnationShift (so a
+// restart always announces more than any refutation of an earlier life).
+// Identity rules: the transport's authenticated NodeId per address and
+// the key -> NodeId derivation are handed to the SwimService.
+// stop() with membership on is graceful: liveness stops at once, SWIM
+// gossips `left` until drained (or kLeaveDrainMaxUs), then the transport
+// stops; stopped() turns true then. A second stop() finishes at once.
+//
 // Control API (handle_control): JSON requests {"cmd": "..."}:
-//   status  -> {"name","incarnation","listen","peers":[...]} (see status())
+//   status  -> {"name","incarnation","listen","peers":[...],"membership"} (see status())
 //   peers   -> the peers array alone
+//   members -> the SWIM status (SwimService::status()), or an error without membership
 //   transport -> the transport's status (sessions, drops by reason)
 //   unknown -> {"error": "unknown command ..."}
 #pragma once
@@ -34,9 +49,13 @@
 #include "core/crypto/key_archive.h"
 #include "core/env/env.h"
 #include "core/membership/liveness_service.h"
+#include "core/membership/swim_service.h"
 #include "core/node/config.h"
 
 namespace meshd {
+
+// SWIM incarnation = boot count << this: each life has 2^20 refutations.
+constexpr unsigned kSwimIncarnationShift = 20;
 
 class Node {
  public:
@@ -49,6 +68,7 @@ class Node {
   void stop();
   bool started() const { return liveness_ != nullptr; }
   bool stopped() const { return stopped_; }
+  bool leaving() const { return leaving_; }
 
   nlohmann::json status() const;
   nlohmann::json handle_control(const nlohmann::json& request);
@@ -58,6 +78,9 @@ class Node {
   // nullptr before start().
   membership::LivenessService* liveness() { return liveness_.get(); }
   const membership::LivenessService* liveness() const { return liveness_.get(); }
+  // nullptr before start() or without a "membership" config block.
+  membership::SwimService* swim() { return swim_.get(); }
+  const membership::SwimService* swim() const { return swim_.get(); }
   // nullptr before start() and in plaintext mode.
   transport::SecureTransport* transport() { return transport_.get(); }
   const transport::SecureTransport* transport() const { return transport_.get(); }
@@ -68,6 +91,8 @@ class Node {
  private:
   void on_datagram(const Address& from, std::span<const uint8_t> bytes);
   Status start_security();
+  Status start_membership(Env& upper);
+  void finish_stop();
 
   Env& env_;
   NodeConfig config_;
@@ -77,7 +102,9 @@ class Node {
   std::unique_ptr<transport::SecureTransport> transport_;
   std::unique_ptr<Env> upper_env_;  // env_ with network = *transport_
   std::unique_ptr<membership::LivenessService> liveness_;
+  std::unique_ptr<membership::SwimService> swim_;
   bool stopped_ = false;
+  bool leaving_ = false;
   uint64_t& dropped_unknown_protocol_;
 };
 

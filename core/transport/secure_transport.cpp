@@ -88,6 +88,11 @@ void SecureTransport::run() {
       ++handshakes_forced_;
       connect(address, peer, true);
     }
+    if (!peers_.empty() && buggify(env_, BuggifyPoint::transport_early_rekey)) {
+      // Rekey one peer's session long before rekey_after, traffic in flight.
+      auto it = std::next(peers_.begin(), static_cast<long>(env_.buggify->below(peers_.size())));
+      if (it->second.id && manager_.has_session(*it->second.id, t_us)) connect(it->first, it->second, true);
+    }
   }
 }
 
@@ -99,6 +104,12 @@ size_t SecureTransport::queued(const Address& to) const {
 }
 
 void SecureTransport::transmit(const crypto::OutPacket& packet) {
+  constexpr size_t kTypeOffset = 3;  // docs/protocol.md, header byte 3
+  if (packet.bytes.size() > kTypeOffset &&
+      packet.bytes[kTypeOffset] == static_cast<uint8_t>(wire::PacketType::handshake_initiation) &&
+      buggify(env_, BuggifyPoint::transport_initiation_lost)) {
+    return;  // as if lost on the wire: the retry timer must recover it
+  }
   if (!env_.network.send(packet.to, packet.bytes)) ++send_failed_;
 }
 
@@ -223,12 +234,20 @@ void SecureTransport::on_datagram(const Address& from, std::span<const uint8_t> 
   crypto::HandshakeOutput out = manager_.on_handshake_packet(from, packet, now_us, env_.clock.wall_us());
   drops_.count(out.drop);
   handle(out);
+  // An initiation addressed to a NodeId that is not ours: the sender holds
+  // a stale identity for us (we were wiped and re-keyed). If it is also
+  // stale for it (both wiped), neither side's IK can ever succeed: treat
+  // it as the same hint as an unknown session.
+  if (out.drop == DropReason::not_for_us && packet.header.type == wire::PacketType::handshake_initiation) {
+    on_unknown_session(from, packet.header.source);
+  }
   wake();
 }
 
 void SecureTransport::on_transport_packet(const Address& from, const wire::DecodedPacket& packet) {
   if (!packet.header.destination.is_zero() && packet.header.destination != identity_.node_id()) {
     drops_.count(DropReason::not_for_us);
+    on_unknown_session(from, packet.header.source);
     return;
   }
   if (packet.payload.size() > kDatagramBytesMax) {
@@ -258,7 +277,8 @@ void SecureTransport::on_transport_packet(const Address& from, const wire::Decod
   if (plain_bytes == 0) return;  // keepalive
   // Passive keepalive: a peer that only ever sends to us must still hear
   // from us, or it would take the silence for a lost session.
-  if (now_us - peer.last_sent_us >= config_.silence_rehandshake_us / 2) {
+  if (now_us - peer.last_sent_us >= config_.silence_rehandshake_us / 2 &&
+      !buggify(env_, BuggifyPoint::transport_keepalive_skipped)) {
     ++keepalives_sent_;
     seal_and_send(peer, peer_id, {});
   }
@@ -281,7 +301,12 @@ void SecureTransport::on_unknown_session(const Address& from, const NodeId& clai
   if (peer.last_hint_us >= 0 && now_us - peer.last_hint_us < config_.handshake.retry_initial_us) return;
   peer.last_hint_us = now_us;
   if (peer.id && *peer.id == claimed) {
-    connect(from, peer, false);
+    // Forced even if we hold a session: the peer is sending on a session
+    // we lack, or lacks the one we send on (found by swarm seed smoke/39:
+    // two crossed first-contact handshakes left each side sending on a
+    // session the other had already dropped). A fresh handshake puts both
+    // on one session; until it completes the old one stays in use.
+    connect(from, peer, true);
     return;
   }
   auto out = manager_.connect_address(from, now_us, env_.clock.wall_us());
@@ -317,6 +342,12 @@ nlohmann::json SecureTransport::status() const {
           {"handshakes_failed", handshakes_failed_},
           {"queue_dropped", queue_overflow_ + queue_failed_},
           {"dropped", drops}, {"peers", sessions}};
+}
+
+std::optional<NodeId> SecureTransport::peer_id(const Address& address) const {
+  auto it = peers_.find(address);
+  if (it == peers_.end()) return std::nullopt;
+  return it->second.id;
 }
 
 }  // namespace meshd::transport

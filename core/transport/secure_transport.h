@@ -25,10 +25,13 @@
 // rekeys, expiry). A peer we sent to but have not heard from for
 // silence_rehandshake_us gets a fresh handshake (it may have restarted and
 // lost the session), at most once per silence period.
-// A transport packet for an unknown session from an address we talk to
-// is a hint (rate-limited) that the peer there lost or changed identity
-// since our session: a handshake starts at once (XX first contact if a
-// different NodeId now answers there).
+// A transport packet for an unknown session, or any packet addressed to a
+// NodeId that is not ours (the sender holds a stale key for us: we were
+// wiped and re-keyed), from an address we talk to is a hint (rate-limited)
+// that the peer there lost or changed identity since our session: a
+// handshake starts at once, even if we hold a session (XX first contact if
+// a different NodeId now answers there). Without the second hint two nodes that were both wiped
+// would each keep initiating IK to the other's old key forever.
 // Passive keepalive: receiving data from a peer we have not sent to for
 // silence_rehandshake_us / 2 sends it an empty packet, so one-way traffic
 // never looks like silence. Session confirmation: after an initiator-side handshake with nothing
@@ -112,6 +115,9 @@ class SecureTransport final : public Network {
 
   void set_observer(TransportObserver* observer) { observer_ = observer; }
   const crypto::Identity& identity() const { return identity_; }
+  // The NodeId bound to `address` (configured or authenticated by a
+  // handshake); nullopt if none. Read-only (membership's identity rules).
+  std::optional<NodeId> peer_id(const Address& address) const;
   const crypto::HandshakeManager& handshakes() const { return manager_; }
   uint64_t dropped(wire::DropReason reason) const { return drops_.value(reason); }
   size_t queued(const Address& to) const;

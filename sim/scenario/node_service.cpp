@@ -13,7 +13,7 @@ crypto::Psk sim_mesh_psk() {
 NodeService::NodeService(Env& env, NodeConfig config, AddressToNode node_of, VerdictObserver observer)
     : env_(env),
       tap_(env.network),
-      tapped_env_{env.clock, tap_, env.disk, env.random, env.runtime, env.log, env.metrics},
+      tapped_env_(with_network(env, tap_)),
       config_(std::move(config)),
       node_of_(std::move(node_of)),
       observer_(std::move(observer)) {}
@@ -44,11 +44,27 @@ void NodeService::start() {
     return;
   }
   if (node_->transport() != nullptr) node_->transport()->set_observer(transport_observer_);
+  if (membership::SwimService* swim = node_->swim()) {
+    if (hooks_.on_event) swim->set_observer(hooks_.on_event);
+    if (hooks_.on_sent) swim->set_send_observer([this](const membership::SwimDatagram&) { hooks_.on_sent(); });
+    if (hooks_.on_boot) hooks_.on_boot(swim->member().id(), swim->member().incarnation());
+  }
   node_->liveness()->set_observer([this](const membership::PeerView& peer,
                                          const membership::VerdictChange& change) {
     if (!observer_) return;
     if (auto target = node_of_(peer.spec.address)) observer_(*target, change.to);
   });
+}
+
+void NodeService::leave() {
+  if (!running_ || !node_) return;
+  running_ = false;
+  node_->stop();
+}
+
+const membership::SwimMember* NodeService::swim_member() const {
+  if (!running_ || !node_ || node_->swim() == nullptr) return nullptr;
+  return &node_->swim()->member();
 }
 
 }  // namespace meshd::sim

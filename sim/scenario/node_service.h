@@ -14,6 +14,12 @@
 // attacker: a TransportObserver (every seal and delivery) and a packet
 // tap (every datagram the node sends, as a passive eavesdropper sees it).
 // Both must be set before start().
+//
+// Membership (when the node config has a "membership" block): hooks report
+// the node's SWIM identity at every boot, every membership event and every
+// SWIM datagram sent, for the MembershipOracle; leave() is the `leave`
+// fault: a graceful Node::stop() (the node stops counting as running at
+// once, while SWIM drains its `left` gossip).
 #pragma once
 
 #include <functional>
@@ -42,6 +48,16 @@ class NodeService final : public Service {
   void set_security(const SecurityConfig& security) { security_ = security; }
   void set_transport_observer(transport::TransportObserver* observer) { transport_observer_ = observer; }
   void set_packet_tap(PacketTap tap) { tap_.tap = std::move(tap); }
+  struct MembershipHooks {
+    std::function<void(const NodeId& id, uint64_t incarnation)> on_boot;
+    std::function<void(const membership::MemberEvent&)> on_event;
+    std::function<void()> on_sent;
+  };
+  void set_membership_hooks(MembershipHooks hooks) { hooks_ = std::move(hooks); }
+  // Graceful stop (the `leave` fault). No-op unless running.
+  void leave();
+  // The node's SWIM member while it runs one (and has not left), else nullptr.
+  const membership::SwimMember* swim_member() const;
 
   void start() override;
   nlohmann::json snapshot() const override { return node_ ? node_->status() : nlohmann::json(); }
@@ -73,6 +89,7 @@ class NodeService final : public Service {
   NodeConfig config_;
   std::optional<SecurityConfig> security_;
   transport::TransportObserver* transport_observer_ = nullptr;
+  MembershipHooks hooks_;
   std::unique_ptr<Node> node_;
   AddressToNode node_of_;
   VerdictObserver observer_;

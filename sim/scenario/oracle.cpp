@@ -10,15 +10,20 @@ LivenessOracle::LivenessOracle(World& world, const Invariants& invariants, Runni
     : world_(world), inv_(invariants), running_(std::move(running)), n_(world.node_count()),
       pairs_(n_ * n_), seen_epoch_(n_, 0) {}
 
-bool LivenessOracle::observer_alive(size_t i) const {
-  return world_.is_up(i) && !world_.is_paused(i) && running_(i);
+bool node_alive(const World& world, const RunningFn& running, size_t i) {
+  return world.is_up(i) && !world.is_paused(i) && running(i);
 }
 
-bool LivenessOracle::truth(size_t i, size_t j) const {
-  if (!observer_alive(j)) return false;
-  NetworkModel& net = world_.network();
+bool link_open(World& world, size_t i, size_t j) {
+  NetworkModel& net = world.network();
   if (net.blocked(i, j) || net.blocked(j, i) || net.clogged(i, j) || net.clogged(j, i)) return false;
   return net.link_config(i, j).loss < 1.0 && net.link_config(j, i).loss < 1.0;
+}
+
+bool LivenessOracle::observer_alive(size_t i) const { return node_alive(world_, running_, i); }
+
+bool LivenessOracle::truth(size_t i, size_t j) const {
+  return observer_alive(j) && link_open(world_, i, j);
 }
 
 void LivenessOracle::violation(std::string text) {

@@ -31,9 +31,16 @@ namespace meshd::sim {
 
 constexpr size_t kViolationsMax = 100;  // beyond this only the count grows
 
+// Ground truth shared by the oracles (LivenessOracle, MembershipOracle).
+using RunningFn = std::function<bool(size_t node)>;
+// Up, not paused, and its service started (running(i)).
+bool node_alive(const World& world, const RunningFn& running, size_t i);
+// Nothing stands between i and j: no block, clog or total loss either way.
+bool link_open(World& world, size_t i, size_t j);
+
 class LivenessOracle {
  public:
-  using RunningFn = std::function<bool(size_t node)>;
+  using RunningFn = sim::RunningFn;
 
   LivenessOracle(World& world, const Invariants& invariants, RunningFn running);
 

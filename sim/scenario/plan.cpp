@@ -59,7 +59,7 @@ nlohmann::json fault_to_json(const Fault& f) {
   nlohmann::json j = {{"at_s", seconds_of(f.at_us)}, {"kind", std::string(fault_kind_name(f.kind))}};
   switch (f.kind) {
     case FaultKind::crash: case FaultKind::restart: case FaultKind::pause:
-    case FaultKind::resume: case FaultKind::wipe:
+    case FaultKind::resume: case FaultKind::wipe: case FaultKind::leave:
       j["node"] = f.node;
       break;
     case FaultKind::partition:
@@ -114,7 +114,35 @@ nlohmann::json scenario_to_json(const Scenario& sc) {
           {"clocks", {{"offset_ms_max", sc.clock_offset_us_max / 1000}, {"drift_ppm_max", sc.clock_drift_ppm_max}}},
           {"faults", faults},
           {"invariants", inv}};
+  if (sc.membership) {
+    const membership::SwimConfig& m = *sc.membership;
+    root["membership"] = {{"protocol_period_ms", m.protocol_period_us / 1000},
+                          {"probe_timeout_ms", m.probe_timeout_us / 1000},
+                          {"indirect_probes", m.indirect_probes},
+                          {"suspicion_mult", m.suspicion_mult},
+                          {"suspicion_max_timeout_mult", m.suspicion_max_timeout_mult},
+                          {"retransmit_mult", m.retransmit_mult},
+                          {"health_max", m.health_max},
+                          {"gossip_interval_ms", m.gossip_interval_us / 1000},
+                          {"gossip_fanout", m.gossip_fanout},
+                          {"push_pull_interval_ms", m.push_pull_interval_us / 1000},
+                          {"join_retry_ms", m.join_retry_us / 1000},
+                          {"reap_after_ms", m.reap_after_us / 1000},
+                          {"members_max", m.members_max},
+                          {"health_scales_suspicion", m.health_scales_suspicion}};
+    const MembershipInvariants& mi = sc.invariants.membership;
+    nlohmann::json minv = {{"no_false_failed", mi.no_false_failed}};
+    if (mi.detect_failed_within_us > 0) minv["detect_failed_within_ms"] = mi.detect_failed_within_us / 1000;
+    if (mi.leave_within_us > 0) minv["leave_within_ms"] = mi.leave_within_us / 1000;
+    if (mi.converge_within_us > 0) minv["converge_within_ms"] = mi.converge_within_us / 1000;
+    if (mi.rejoin_within_us > 0) minv["rejoin_within_ms"] = mi.rejoin_within_us / 1000;
+    if (mi.flaps_max >= 0) minv["flaps_max"] = mi.flaps_max;
+    root["invariants"]["membership"] = minv;
+  }
   add_security_json(sc.security, root);
+  if (sc.buggify.on()) {
+    root["buggify"] = {{"enable_percent", sc.buggify.enable_percent}, {"fire_percent", sc.buggify.fire_percent}};
+  }
   return root;
 }
 

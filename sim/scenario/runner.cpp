@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "sim/attacker.h"
+#include "sim/scenario/membership_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
 #include "sim/world.h"
@@ -31,6 +32,10 @@ NodeConfig config_for(const Scenario& sc, const World& world, size_t i) {
   c.listen = world.address_of(i);
   c.data_dir = ".";
   c.liveness = sc.liveness;
+  if (sc.membership) {
+    c.membership = MembershipConfig{};
+    c.membership->swim = *sc.membership;  // seeds: the peers (the node's default)
+  }
   for (size_t j = 0; j < sc.nodes; ++j) {
     if (j != i) c.peers.push_back({fmt::format("n{}", j), world.address_of(j)});
   }
@@ -56,6 +61,9 @@ void apply_fault(World& world, const Fault& f) {
     case FaultKind::drift: world.set_drift_ppm(node, f.drift_ppm); break;
     case FaultKind::link: world.network().set_link(from, to, f.link); break;
     case FaultKind::disk: world.set_disk_faults(node, f.disk); break;
+    case FaultKind::leave:
+      if (auto* svc = dynamic_cast<NodeService*>(world.service(node))) svc->leave();
+      break;
   }
 }
 
@@ -79,9 +87,15 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
     world.set_runtime_limits(limits);
   }
   world.network().set_default_link(sc.network);
+  if (sc.buggify.on()) {
+    RandomStream enable = world.random().stream("buggify", "enable");
+    world.set_buggify(BuggifyPlan::draw(enable, static_cast<uint32_t>(sc.buggify.enable_percent),
+                                        static_cast<uint32_t>(sc.buggify.fire_percent)));
+  }
 
   std::vector<NodeService*> services(sc.nodes, nullptr);
   LivenessOracle* oracle_ptr = nullptr;
+  MembershipOracle* membership_ptr = nullptr;
   std::unique_ptr<SecurityHarness> security;  // PSK, keys, attackers, security oracle (sim/attacker.h)
   RandomStream clocks = world.random().stream("scenario", "clocks");
   for (size_t i = 0; i < sc.nodes; ++i) {
@@ -98,6 +112,19 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
                 if (oracle_ptr) oracle_ptr->on_verdict(index, target, to);
               });
           services[i] = svc.get();
+          if (sc.membership) {
+            NodeService::MembershipHooks hooks;
+            hooks.on_boot = [&membership_ptr, index](const NodeId& id, uint64_t inc) {
+              if (membership_ptr) membership_ptr->on_boot(index, id, inc);
+            };
+            hooks.on_event = [&membership_ptr, index](const membership::MemberEvent& e) {
+              if (membership_ptr) membership_ptr->on_event(index, e);
+            };
+            hooks.on_sent = [&membership_ptr, index] {
+              if (membership_ptr) membership_ptr->on_sent(index);
+            };
+            svc->set_membership_hooks(std::move(hooks));
+          }
           if (security) security->attach(*svc, index);
           return svc;
         },
@@ -107,21 +134,34 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
     return world.service(n) != nullptr && services[n] != nullptr && services[n]->running();
   });
   oracle_ptr = &oracle;
+  std::unique_ptr<MembershipOracle> membership_oracle;
+  if (sc.membership) {
+    membership_oracle = std::make_unique<MembershipOracle>(
+        world, sc.invariants.membership,
+        [&](size_t n) { return world.service(n) != nullptr && services[n] != nullptr && services[n]->running(); },
+        [&world](size_t n) -> const membership::SwimMember* {
+          auto* svc = dynamic_cast<NodeService*>(world.service(n));
+          return svc ? svc->swim_member() : nullptr;
+        });
+    membership_ptr = membership_oracle.get();
+  }
   security = std::make_unique<SecurityHarness>(world, sc);
   security->schedule();
 
   world.start_all();
   oracle.refresh("start");
+  if (membership_ptr) membership_ptr->start();
   std::vector<Fault> fired;
   PlantedBugHook planted(opt.planted_bug);
   for (const Fault& f : sc.faults) {
-    world.at(f.at_us, [&world, &oracle, &fired, &planted, f] {
+    world.at(f.at_us, [&world, &oracle, &fired, &planted, membership_ptr, f] {
       const std::string what = describe(f);
       world.record(TraceKind::fault, f.node >= 0 ? static_cast<uint32_t>(f.node) : kWorldNode, what);
       apply_fault(world, f);
       fired.push_back(f);
       planted.after_fault(world, f);
       oracle.refresh(what);
+      if (membership_ptr) membership_ptr->on_fault(f);
     });
   }
   const int64_t end_us = opt.until_us >= 0 ? std::min(opt.until_us, sc.duration_us) : sc.duration_us;
@@ -131,6 +171,29 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   r.nodes = sc.nodes;
   r.violations = oracle.violations();
   r.violation_count = oracle.violation_count();
+  if (membership_ptr) {
+    const MembershipOracle& m = *membership_ptr;
+    for (const std::string& v : m.violations()) {
+      if (r.violations.size() < kViolationsMax) r.violations.push_back(v);
+    }
+    r.violation_count += m.violation_count();
+    MembershipFigures& mf = r.membership;
+    mf.enabled = true;
+    mf.detection_us = distribution_of(m.detection_us());
+    mf.convergence_us = distribution_of(m.convergence_us());
+    mf.join_us = distribution_of(m.join_us());
+    mf.rejoin_us = distribution_of(m.rejoin_us());
+    mf.leave_us = distribution_of(m.leave_us());
+    mf.detection_samples_us = m.detection_us();
+    mf.convergence_samples_us = m.convergence_us();
+    mf.join_samples_us = m.join_us();
+    mf.rejoin_samples_us = m.rejoin_us();
+    mf.leave_samples_us = m.leave_us();
+    mf.false_failed = m.false_failed();
+    mf.flaps = m.flaps();
+    mf.flaps_max_pair = m.flaps_max_pair();
+    mf.sent = m.sent();
+  }
   security->finish(end_us == sc.duration_us, r.violations, r.violation_count, r.security);
   r.passed = r.violation_count == 0;
   r.trace_hash = world.trace().hash();
@@ -143,6 +206,14 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   r.fired_faults = std::move(fired);
   r.false_downs = oracle.false_downs();
   r.network = world.network().counters();
+  if (sc.buggify.on()) {
+    const World::BuggifyCounts counts = world.buggify_counts();
+    for (size_t k = 0; k < kBuggifyPoints; ++k) {
+      const auto point = static_cast<BuggifyPoint>(k);
+      r.buggify[std::string(buggify_point_name(point))] =
+          RunResult::BuggifyStat{world.buggify_plan().enabled[k], counts.evaluated[k], counts.fired[k]};
+    }
+  }
   if (opt.record_trace) r.trace = world.trace().recorded();
   r.final_state = nlohmann::json::array();
   for (size_t i = 0; opt.final_state && i < sc.nodes; ++i) {

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,23 @@ struct Distribution {
 };
 Distribution distribution_of(std::vector<int64_t> samples);
 
+// The MembershipOracle's measurements (sim/scenario/membership_oracle.h);
+// enabled only when the scenario has a "membership" block.
+struct MembershipFigures {
+  bool enabled = false;
+  Distribution detection_us;    // crash -> observer says failed
+  Distribution convergence_us;  // heal -> alive sets agree
+  Distribution join_us;         // start -> alive sets agree
+  Distribution rejoin_us;       // restart -> alive at the new incarnation everywhere
+  Distribution leave_us;        // leave -> observer says left
+  std::vector<int64_t> detection_samples_us, convergence_samples_us, join_samples_us, rejoin_samples_us,
+      leave_samples_us;
+  uint64_t false_failed = 0;    // `failed` about a live, connected node
+  uint64_t flaps = 0;           // alive->suspect->alive, all pairs
+  uint64_t flaps_max_pair = 0;  // the worst (observer, target) pair
+  uint64_t sent = 0;            // SWIM datagrams sent by all nodes
+};
+
 struct RunResult {
   bool passed = false;
   std::vector<std::string> violations;
@@ -48,10 +66,19 @@ struct RunResult {
   std::vector<int64_t> recovery_samples_us;
   std::vector<Fault> fired_faults;            // the realized fault plan, in firing order
   uint64_t false_downs = 0;
+  MembershipFigures membership;
   std::map<std::string, uint64_t> network;  // network model counters
   std::map<std::string, uint64_t> security; // SecurityHarness: drops by reason, attacks, handshakes
   std::vector<TraceEvent> trace;            // when record_trace
   nlohmann::json final_state;               // every node's snapshot at the end
+  // In-code fault points (core/env/buggify.h), by point name: enabled for
+  // this run, and how often each was evaluated and fired. Empty when off.
+  struct BuggifyStat {
+    bool enabled = false;
+    uint64_t evaluated = 0;
+    uint64_t fired = 0;
+  };
+  std::map<std::string, BuggifyStat> buggify;
 };
 
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/node/config.h"
 #include "core/node/json_fields.h"
 
 namespace meshd::sim {
@@ -20,7 +21,7 @@ constexpr std::pair<FaultKind, std::string_view> kFaultNames[] = {
     {FaultKind::clog, "clog"},         {FaultKind::unclog, "unclog"},
     {FaultKind::heal, "heal"},         {FaultKind::clock_jump, "clock_jump"},
     {FaultKind::drift, "drift"},       {FaultKind::link, "link"},
-    {FaultKind::disk, "disk"},
+    {FaultKind::disk, "disk"},         {FaultKind::leave, "leave"},
 };
 
 // Fields of a LinkConfig, shared by "network" and "link" faults.
@@ -73,7 +74,7 @@ Status parse_fault(const JsonDoc& doc, const nlohmann::json& f, const std::strin
   auto k = parse_fault_kind(kind);
   if (!k) {
     return doc.error(JsonDoc::join(path, "kind"), "unknown fault kind \"" + kind + "\" (crash, restart, "
-                     "pause, resume, wipe, partition, block, unblock, clog, unclog, heal, clock_jump, drift, link, disk)");
+                     "pause, resume, wipe, leave, partition, block, unblock, clog, unclog, heal, clock_jump, drift, link, disk)");
   }
   out.kind = *k;
   const int64_t max_node = static_cast<int64_t>(sc.nodes) - 1;
@@ -88,6 +89,10 @@ Status parse_fault(const JsonDoc& doc, const nlohmann::json& f, const std::strin
     case FaultKind::crash: case FaultKind::restart: case FaultKind::pause:
     case FaultKind::resume: case FaultKind::wipe:
       if (Status s = doc.reject_unknown(f, path, {"at_s", "kind", "node"}); !s) return s;
+      return need_node();
+    case FaultKind::leave:
+      if (Status s = doc.reject_unknown(f, path, {"at_s", "kind", "node"}); !s) return s;
+      if (!sc.membership) return doc.error(JsonDoc::join(path, "kind"), "\"leave\" needs a \"membership\" block");
       return need_node();
     case FaultKind::partition: {
       if (Status s = doc.reject_unknown(f, path, {"at_s", "kind", "a", "b"}); !s) return s;
@@ -162,8 +167,8 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   // "plan": provenance of a realized fault plan (sim/scenario/plan.h); not
   // part of the scenario's behaviour, so it is accepted and ignored here.
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
-                                               "network", "clocks", "faults", "invariants", "plan",
-                                               "security", "attackers"}); !s) {
+                                               "network", "clocks", "faults", "invariants", "plan", "membership",
+                                               "security", "attackers", "buggify"}); !s) {
     return s;
   }
   Scenario sc;
@@ -187,6 +192,13 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     if (l.down_after_ms <= l.ping_interval_ms) {
       return doc->error("liveness.down_after_ms", "must be greater than ping_interval_ms");
     }
+  }
+  if (auto it = root.find("membership"); it != root.end()) {
+    if (Status s = doc->expect_object(*it, "membership"); !s) return s;
+    if (Status s = doc->reject_unknown(*it, "membership", {MESHD_SWIM_KNOB_FIELDS}); !s) return s;
+    membership::SwimConfig swim;
+    if (Status s = parse_swim_knobs(*doc, *it, "membership", swim); !s) return s;
+    sc.membership = swim;
   }
   if (auto it = root.find("network"); it != root.end()) {
     if (Status s = doc->expect_object(*it, "network"); !s) return s;
@@ -217,13 +229,39 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   if (auto it = root.find("invariants"); it != root.end()) {
     const std::string p = "invariants";
     if (Status s = doc->expect_object(*it, p); !s) return s;
-    if (Status s = doc->reject_unknown(*it, p, {"detect_down_within_ms", "detect_up_within_ms", "no_false_down"}); !s) return s;
+    if (Status s = doc->reject_unknown(*it, p, {"detect_down_within_ms", "detect_up_within_ms", "no_false_down",
+                                                "membership"}); !s) return s;
     int64_t down_ms = 0, up_ms = 0;
     if (Status s = doc->get_int(*it, p, "detect_down_within_ms", down_ms, 1, 3'600'000, false); !s) return s;
     if (Status s = doc->get_int(*it, p, "detect_up_within_ms", up_ms, 1, 3'600'000, false); !s) return s;
     if (Status s = doc->get_bool(*it, p, "no_false_down", sc.invariants.no_false_down, false); !s) return s;
     sc.invariants.detect_down_within_us = down_ms * 1000;
     sc.invariants.detect_up_within_us = up_ms * 1000;
+    if (auto m = it->find("membership"); m != it->end()) {
+      const std::string mp = "invariants.membership";
+      if (!sc.membership) return doc->error(mp, "needs a top-level \"membership\" block");
+      if (Status s = doc->expect_object(*m, mp); !s) return s;
+      if (Status s = doc->reject_unknown(*m, mp, {"detect_failed_within_ms", "leave_within_ms", "converge_within_ms",
+                                                  "rejoin_within_ms", "flaps_max", "no_false_failed"}); !s) return s;
+      MembershipInvariants& mi = sc.invariants.membership;
+      int64_t failed_ms = 0, leave_ms = 0, converge_ms = 0, rejoin_ms = 0;
+      if (Status s = doc->get_int(*m, mp, "detect_failed_within_ms", failed_ms, 1, 3'600'000, false); !s) return s;
+      if (Status s = doc->get_int(*m, mp, "leave_within_ms", leave_ms, 1, 3'600'000, false); !s) return s;
+      if (Status s = doc->get_int(*m, mp, "converge_within_ms", converge_ms, 1, 3'600'000, false); !s) return s;
+      if (Status s = doc->get_int(*m, mp, "rejoin_within_ms", rejoin_ms, 1, 3'600'000, false); !s) return s;
+      if (Status s = doc->get_int(*m, mp, "flaps_max", mi.flaps_max, 0, 1'000'000, false); !s) return s;
+      if (Status s = doc->get_bool(*m, mp, "no_false_failed", mi.no_false_failed, false); !s) return s;
+      mi.detect_failed_within_us = failed_ms * 1000;
+      mi.leave_within_us = (leave_ms > 0 ? leave_ms : failed_ms) * 1000;
+      mi.converge_within_us = converge_ms * 1000;
+      mi.rejoin_within_us = (rejoin_ms > 0 ? rejoin_ms : converge_ms) * 1000;
+    }
+  }
+  if (auto it = root.find("buggify"); it != root.end()) {
+    if (Status s = doc->expect_object(*it, "buggify"); !s) return s;
+    if (Status s = doc->reject_unknown(*it, "buggify", {"enable_percent", "fire_percent"}); !s) return s;
+    if (Status s = doc->get_int(*it, "buggify", "enable_percent", sc.buggify.enable_percent, 0, 100, true); !s) return s;
+    if (Status s = doc->get_int(*it, "buggify", "fire_percent", sc.buggify.fire_percent, 0, 100, true); !s) return s;
   }
   if (Status s = parse_security_spec(*doc, root, sc.nodes, sc.duration_us, sc.security); !s) return s;
   return sc;

@@ -13,10 +13,19 @@
 //   "faults": [ {"at_s": 10, "kind": "partition", "a": [0, 1], "b": [2, 3, 4]},
 //               {"at_s": 20, "kind": "heal"} ],
 //   "invariants": {"detect_down_within_ms": 1500, "detect_up_within_ms": 1500,
-//                  "no_false_down": true}
+//                  "no_false_down": true,
+//                  "membership": {"detect_failed_within_ms": 9000, "converge_within_ms": 6000,
+//                                 "flaps_max": 2, "no_false_failed": false}}
 // }
 //
-// Fault kinds: crash, restart, pause, resume, wipe (node); partition (a, b),
+// "membership" (optional): every node also runs SWIM + Lifeguard with these
+// knobs (the node config's "membership" block minus seeds: the seeds are
+// the node's peers); "invariants.membership" bounds the MembershipOracle
+// (sim/scenario/membership_oracle.h). Without a "membership" block a
+// scenario runs exactly as before.
+//
+// Fault kinds: crash, restart, pause, resume, wipe, leave (node: a graceful
+// Node::stop(), which with membership gossips `left`); partition (a, b),
 // block / unblock / clog / unclog (from, to), heal; clock_jump (node,
 // delta_ms), drift (node, ppm); link (from, to, any network field); disk
 // (node, read_bitrot, write_eio, fsync_eio, capacity_bytes). Every error
@@ -32,6 +41,7 @@
 
 #include "core/env/status.h"
 #include "core/membership/liveness.h"
+#include "core/membership/swim.h"
 #include "sim/attacker_spec.h"
 #include "sim/disk_model.h"
 #include "sim/network_model.h"
@@ -46,6 +56,7 @@ enum class FaultKind : uint8_t {
   crash, restart, pause, resume, wipe,
   partition, block, unblock, clog, unclog, heal,
   clock_jump, drift, link, disk,
+  leave,  // graceful Node::stop() (membership: `left`, not failed)
 };
 std::string_view fault_kind_name(FaultKind kind);
 std::optional<FaultKind> parse_fault_kind(std::string_view name);
@@ -63,10 +74,30 @@ struct Fault {
   int line = 0;                      // where it was written (0: generated)
 };
 
+// The MembershipOracle's bounds (0 / -1: not checked).
+struct MembershipInvariants {
+  int64_t detect_failed_within_us = 0;  // crash -> every live member says failed
+  int64_t leave_within_us = 0;          // leave -> every live member says left (default: detect bound)
+  int64_t converge_within_us = 0;       // heal -> live members agree on the alive set
+  int64_t rejoin_within_us = 0;         // restart -> alive at a higher incarnation everywhere (default: converge)
+  int64_t flaps_max = -1;               // alive->suspect->alive per observer per target
+  bool no_false_failed = false;         // a false `failed` is a violation (always counted)
+};
+
 struct Invariants {
   int64_t detect_down_within_us = 0;   // 0: not checked
   int64_t detect_up_within_us = 0;     // 0: not checked
   bool no_false_down = false;
+  MembershipInvariants membership;
+};
+
+// In-code fault points (core/env/buggify.h): each point is enabled for a
+// run with probability enable_percent; an enabled point fires with
+// probability fire_percent at each evaluation. 0/0: off.
+struct BuggifySpec {
+  int64_t enable_percent = 0;
+  int64_t fire_percent = 0;
+  bool on() const { return enable_percent > 0 && fire_percent > 0; }
 };
 
 struct Scenario {
@@ -75,12 +106,14 @@ struct Scenario {
   size_t nodes = 0;
   int64_t duration_us = 0;
   membership::LivenessConfig liveness;
+  std::optional<membership::SwimConfig> membership;  // SWIM on every node when set
   LinkConfig network;
   int64_t clock_offset_us_max = 0;
   int64_t clock_drift_ppm_max = 0;
   std::vector<Fault> faults;         // sorted by at_us (stable)
   Invariants invariants;
   SimSecuritySpec security;          // "security" + "attackers" (sim/attacker_spec.h)
+  BuggifySpec buggify;               // "buggify"
 };
 
 // `what` names the source in errors (usually the file path).

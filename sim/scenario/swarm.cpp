@@ -236,6 +236,14 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
                    [](const Fault& a, const Fault& b) { return a.at_us < b.at_us; });
   if (sc.faults.size() > kSwarmFaultsMax) sc.faults.resize(kSwarmFaultsMax);
 
+  // In-code fault points (core/env/buggify.h) on about half the seeds,
+  // from their own stream so the draws above stay as they were.
+  RandomStream b = root.stream("swarm", "buggify");
+  if (b.chance(0.5)) {
+    sc.buggify.enable_percent = b.range(25, 75);
+    sc.buggify.fire_percent = b.range(1, 20);
+  }
+
   // Honest bounds from the drawn knobs.
   p.latency_us_max = net.latency_us_min + 64 * net.latency_us_mean + (net.reorder > 0 ? net.reorder_delay_us : 0);
   p.drift_ppm_bound = sc.clock_drift_ppm_max;
@@ -254,6 +262,8 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
       slack(p.detect_up_rounds * (period_us + 2 * p.latency_us_max + handshake_us)) + kBoundMarginUs + 999);
   if (net.loss > 0 || net.corrupt > 0 || lossy_links) {
     p.no_false_down_reason = net.loss > 0 ? "baseline loss" : net.corrupt > 0 ? "corruption" : "lossy links";
+  } else if (sc.buggify.on()) {
+    p.no_false_down_reason = "buggify";  // a lost handshake initiation is packet loss
   }
   sc.invariants.no_false_down = p.no_false_down_reason.empty();
   return run;
@@ -271,7 +281,10 @@ nlohmann::json swarm_profile_json(const SwarmRun& run) {
   }
   return {{"seed", p.seed}, {"nodes", sc.nodes}, {"faults", sc.faults.size()}, {"categories", cats},
           {"latency_us_max", p.latency_us_max}, {"hold_us_max", p.hold_us_max}, {"detect_up_rounds", p.detect_up_rounds},
-          {"no_false_down_off_because", p.no_false_down_reason}};
+          {"no_false_down_off_because", p.no_false_down_reason},
+          {"buggify", sc.buggify.on() ? nlohmann::json{{"enable_percent", sc.buggify.enable_percent},
+                                                       {"fire_percent", sc.buggify.fire_percent}}
+                                      : nlohmann::json(false)}};
 }
 
 std::string swarm_profile_text(const SwarmRun& run) {
@@ -295,6 +308,9 @@ std::string swarm_profile_text(const SwarmRun& run) {
     }
   }
   s += fmt::format(" (total {} faults)\n", sc.faults.size());
+  s += sc.buggify.on() ? fmt::format("swarm: buggify enable_percent={} fire_percent={}\n", sc.buggify.enable_percent,
+                                     sc.buggify.fire_percent)
+                       : std::string("swarm: buggify off\n");
   s += fmt::format("swarm: bounds detect_down_within_ms={} detect_up_within_ms={} (rounds={}, latency_us_max={}, "
                    "hold_us_max={}) no_false_down={}{}\n",
                    sc.invariants.detect_down_within_us / 1000, sc.invariants.detect_up_within_us / 1000,

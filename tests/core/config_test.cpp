@@ -77,3 +77,68 @@ TEST_CASE("address: parse rejects malformed text", "[config]") {
     CHECK_FALSE(Address::parse(bad).has_value());
   }
 }
+
+TEST_CASE("config: the membership block sets every SWIM knob in ms, with documented defaults", "[config][membership]") {
+  auto plain = parse_node_config(kGood);
+  REQUIRE(plain.is_ok());
+  CHECK_FALSE(plain->membership.has_value());  // absent: no SWIM
+
+  std::string text = kGood;
+  text.replace(text.find("  \"security\""), 0,
+               "  \"membership\": {\"protocol_period_ms\": 500, \"probe_timeout_ms\": 200, \"indirect_probes\": 2,\n"
+               "    \"suspicion_mult\": 5, \"suspicion_max_timeout_mult\": 3, \"retransmit_mult\": 2, \"health_max\": 4,\n"
+               "    \"gossip_interval_ms\": 50, \"gossip_fanout\": 4, \"push_pull_interval_ms\": 10000,\n"
+               "    \"join_retry_ms\": 700, \"reap_after_ms\": 60000, \"members_max\": 100,\n"
+               "    \"seeds\": [\"127.0.0.1:7009\"]},\n");
+  auto c = parse_node_config(text);
+  REQUIRE(c.is_ok());
+  REQUIRE(c->membership.has_value());
+  const membership::SwimConfig& s = c->membership->swim;
+  CHECK(s.protocol_period_us == 500'000);
+  CHECK(s.probe_timeout_us == 200'000);
+  CHECK(s.indirect_probes == 2);
+  CHECK(s.suspicion_mult == 5);
+  CHECK(s.suspicion_max_timeout_mult == 3);
+  CHECK(s.retransmit_mult == 2);
+  CHECK(s.health_max == 4);
+  CHECK(s.gossip_interval_us == 50'000);
+  CHECK(s.gossip_fanout == 4);
+  CHECK(s.push_pull_interval_us == 10'000'000);
+  CHECK(s.join_retry_us == 700'000);
+  CHECK(s.reap_after_us == 60'000'000);
+  CHECK(s.members_max == 100);
+  REQUIRE(c->membership->seeds.size() == 1);
+  CHECK(c->membership->seeds[0] == Address{0x7f000001, 7009});
+
+  std::string empty = kGood;
+  empty.replace(empty.find("  \"security\""), 0, "  \"membership\": {},\n");
+  auto d = parse_node_config(empty);
+  REQUIRE(d.is_ok());
+  REQUIRE(d->membership.has_value());
+  const membership::SwimConfig defaults;
+  CHECK(d->membership->swim.protocol_period_us == defaults.protocol_period_us);
+  CHECK(d->membership->swim.suspicion_mult == defaults.suspicion_mult);
+  CHECK(d->membership->seeds.empty());  // the node then seeds from its peers
+}
+
+TEST_CASE("config: a bad membership field is an error naming the field and the line", "[config][membership]") {
+  auto with = [](const std::string& block) {
+    std::string text = kGood;
+    text.replace(text.find("  \"security\""), 0, "  \"membership\": " + block + ",\n");
+    return text;
+  };
+  CHECK(error_of(with("{\"protocol_period_ms\": 0}")) ==
+        "config: line 10: field 'membership.protocol_period_ms': must be in [10, 600000], got 0");
+  CHECK(error_of(with("{\"protocol_period_ms\": 100, \"probe_timeout_ms\": 100}")) ==
+        "config: line 10: field 'membership.probe_timeout_ms': must be less than protocol_period_ms");
+  CHECK(error_of(with("{\"indirect_probes\": 99}")).find("field 'membership.indirect_probes': must be in [0, 16]") !=
+        std::string::npos);
+  CHECK(error_of(with("{\"suspicion_mul\": 4}")) ==
+        "config: line 10: field 'membership.suspicion_mul': unknown field (typo?)");
+  CHECK(error_of(with("{\"seeds\": [\"1.2.3.4:5\", \"nope\"]}")) ==
+        "config: line 10: field 'membership.seeds[1]': expected \"a.b.c.d:port\"");
+  CHECK(error_of(with("{\"gossip_interval_ms\": \"fast\"}")).find("field 'membership.gossip_interval_ms'") !=
+        std::string::npos);
+  CHECK(error_of(with("{\"node_id\": \"00112233445566778899aabbccddeeff\"}")).find(
+            "field 'membership.node_id': only for plaintext mode") != std::string::npos);
+}

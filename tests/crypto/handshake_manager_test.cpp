@@ -187,12 +187,58 @@ TEST_CASE("handshake manager: replayed initiation never replaces the live sessio
   REQUIRE(transfer(a, b, "confirm", w.now_us) == DropReason::none);
   const uint32_t live = b.manager->sessions(a.identity.node_id())->current()->local_index();
   const OutPacket initiation = w.sent.front().second;
-  w.now_us += 5 * kMicrosPerSecond;
+  w.now_us += 2 * kMicrosPerSecond;  // within stale_grace of the last packet
   w.deliver(a.address, initiation);  // the attacker replays it
   CHECK(count_drops(b, DropReason::stale_handshake) == 1);
   CHECK(b.manager->sessions(a.identity.node_id())->current()->local_index() == live);
   CHECK_FALSE(b.manager->sessions(a.identity.node_id())->next());
   CHECK(transfer(a, b, "still works", w.now_us) == DropReason::none);
+
+  // Silent for longer than stale_grace (a might have lost its state): the
+  // replay is answered, but its session can never be confirmed by the
+  // attacker, so the live one stays current and keeps working.
+  w.now_us += HandshakeManagerConfig{}.stale_grace_us;
+  w.deliver(a.address, initiation);
+  CHECK(count_drops(b, DropReason::stale_handshake) == 1);
+  CHECK(b.manager->sessions(a.identity.node_id())->current()->local_index() == live);
+  CHECK(b.manager->sessions(a.identity.node_id())->next());
+  CHECK(transfer(a, b, "live session untouched", w.now_us) == DropReason::none);
+  CHECK(b.manager->sessions(a.identity.node_id())->current()->local_index() == live);
+}
+
+TEST_CASE("handshake manager: a restart after the wall clock stepped back is fresh by its boot count",
+          "[crypto][hsm]") {
+  // Pinned from swarm seed smoke/72 (scenarios/security-clock-step-restart.json):
+  // timestamps alone made every post-restart initiation stale.
+  for (const uint64_t boot_after : {uint64_t{1}, uint64_t{2}}) {
+    World w;
+    HandshakeManagerConfig first;
+    first.boot = 1;
+    Node a(1, psk_of(9), first), b(2, psk_of(9));
+    w.add(a);
+    w.add(b);
+    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+    w.connect(a, b);
+    w.run();
+    REQUIRE(transfer(a, b, "before", w.now_us) == DropReason::none);
+    // a restarts (same identity, state lost) with its wall clock 60 s behind.
+    HandshakeManagerConfig second;
+    second.boot = boot_after;
+    a.manager = std::make_unique<HandshakeManager>(a.identity, a.archive, psk_of(9), a.rng, second);
+    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+    w.wall_us -= 60 * kMicrosPerSecond;
+    w.now_us += kMicrosPerSecond;
+    w.connect(a, b);
+    w.run();
+    if (boot_after == 1) {  // same boot: indistinguishable from a replay
+      CHECK(count_drops(b, DropReason::stale_handshake) == 1);
+      CHECK_FALSE(a.manager->has_session(b.identity.node_id(), w.now_us));
+    } else {
+      CHECK(count_drops(b, DropReason::stale_handshake) == 0);
+      REQUIRE(a.manager->has_session(b.identity.node_id(), w.now_us));
+      CHECK(transfer(a, b, "after restart", w.now_us) == DropReason::none);
+    }
+  }
 }
 
 TEST_CASE("handshake manager: a relay rewriting NodeIds breaks the handshake", "[crypto][hsm]") {
@@ -409,9 +455,9 @@ TEST_CASE("handshake manager: handshake packet sizes match docs/protocol.md", "[
     std::vector<size_t> sizes;
     for (const auto& [from, p] : w.sent) sizes.push_back(p.bytes.size());
     if (xx) {
-      CHECK(sizes == std::vector<size_t>{54 + 92 + 32, 54 + 140, 54 + 108});
+      CHECK(sizes == std::vector<size_t>{54 + 100 + 32, 54 + 148, 54 + 116});
     } else {
-      CHECK(sizes == std::vector<size_t>{54 + 140 + 32, 54 + 92});
+      CHECK(sizes == std::vector<size_t>{54 + 148 + 32, 54 + 100});
     }
   }
 }

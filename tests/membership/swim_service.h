@@ -1,10 +1,8 @@
-// SwimTestService: runs one SwimMember on a simulated node, the way
-// LivenessService runs a LivenessTracker: one fiber sleeps until the
-// machine's next tick (or until a datagram may have moved it earlier),
-// ticks it and sends what it produced; datagrams are fed in from the
-// receive handler (loop context). Every membership event is appended to a
-// shared SwimRecorder with the observer's index and the global time.
-// Test-only: Node wiring of SWIM is a later change (docs/membership.md).
+// SwimTestService: the production SwimService (core/membership/swim_service.h)
+// hosted directly on a simulated node, without a Node or a transport: the
+// receive handler feeds every datagram to it. Every membership event is
+// appended to a shared SwimRecorder with the observer's index and the
+// global time; every datagram sent is counted per node.
 #pragma once
 
 #include <functional>
@@ -12,7 +10,7 @@
 #include <optional>
 #include <vector>
 
-#include "core/membership/swim.h"
+#include "core/membership/swim_service.h"
 #include "sim/world.h"
 
 namespace meshd::membership::test {
@@ -46,72 +44,43 @@ class SwimTestService final : public sim::Service {
   SwimTestService(Env& env, size_t index, const SwimConfig& config, SwimIdentity self,
                   std::vector<Address> seeds, SwimRecorder* recorder,
                   std::function<int64_t()> global_now)
-      : env_(env), index_(index),
-        swim_(config, self, std::move(seeds), env.random.stream("membership", "swim"),
-              env.clock.monotonic_us()),
-        wake_(env.runtime), recorder_(recorder), global_now_(std::move(global_now)) {}
+      : env_(env), index_(index), service_(env, config, self, std::move(seeds)),
+        recorder_(recorder), global_now_(std::move(global_now)) {
+    service_.set_send_observer([this](const SwimDatagram&) {
+      if (!recorder_) return;
+      if (recorder_->sent_by_node.size() <= index_) recorder_->sent_by_node.resize(index_ + 1);
+      ++recorder_->sent_by_node[index_];
+    });
+    service_.set_observer([this](const MemberEvent& e) {
+      if (recorder_) recorder_->events.push_back(RecordedEvent{index_, node_index_of(e.id), e, global_now_()});
+    });
+  }
   ~SwimTestService() override { env_.network.set_receive_handler(nullptr); }
 
   void start() override {
     env_.network.set_receive_handler([this](const Address& from, std::span<const uint8_t> bytes) {
-      SwimOutput out;
-      (void)swim_.on_datagram(from, bytes, env_.clock.monotonic_us(), out);
-      flush(out);
-      wake_.set();  // the next tick may have moved earlier
+      service_.on_datagram(from, bytes);
     });
-    (void)env_.runtime.spawn("swim", [this] { run(); });
+    MESHD_ASSERT(service_.start().is_ok());
   }
 
-  void leave() {
-    SwimOutput out;
-    swim_.leave(env_.clock.monotonic_us(), out);
-    flush(out);
-    wake_.set();
-  }
+  void leave() { service_.leave({}); }
 
   nlohmann::json snapshot() const override {
     nlohmann::json members = nlohmann::json::object();
-    for (const auto& [id, m] : swim_.table().members()) {
+    for (const auto& [id, m] : swim().table().members()) {
       members[std::to_string(node_index_of(id))] = member_status_name(m.status);
     }
-    return {{"incarnation", swim_.incarnation()}, {"health", swim_.health()}, {"members", members}};
+    return {{"incarnation", swim().incarnation()}, {"health", swim().health()}, {"members", members}};
   }
 
-  const SwimMember& swim() const { return swim_; }
+  const SwimMember& swim() const { return service_.member(); }
+  SwimService& service() { return service_; }
 
  private:
-  void run() {
-    for (;;) {
-      Status s = wake_.wait(swim_.next_tick_us());
-      if (s.code() == Errc::cancelled) return;
-      wake_.reset();
-      const int64_t now = env_.clock.monotonic_us();
-      if (now < swim_.next_tick_us()) continue;
-      SwimOutput out;
-      swim_.on_tick(now, out);
-      flush(out);
-      MESHD_ASSERT_MSG(env_.clock.monotonic_us() < swim_.next_tick_us(), "swim tick did not advance");
-    }
-  }
-
-  void flush(SwimOutput& out) {
-    for (const SwimDatagram& d : out.send) {
-      (void)env_.network.send(d.to, d.bytes);
-      if (recorder_) {
-        if (recorder_->sent_by_node.size() <= index_) recorder_->sent_by_node.resize(index_ + 1);
-        ++recorder_->sent_by_node[index_];
-      }
-    }
-    if (!recorder_) return;
-    for (const MemberEvent& e : out.events) {
-      recorder_->events.push_back(RecordedEvent{index_, node_index_of(e.id), e, global_now_()});
-    }
-  }
-
   Env& env_;
   size_t index_;
-  SwimMember swim_;
-  Event wake_;
+  SwimService service_;
   SwimRecorder* recorder_;
   std::function<int64_t()> global_now_;
 };

@@ -123,3 +123,79 @@ TEST_CASE("oracle: a false down under a lossless network is a violation", "[scen
   CHECK_FALSE(r.passed);
   CHECK(r.false_downs >= 1);
 }
+
+TEST_CASE("scenario: membership block, invariants and the leave fault", "[scenario][membership]") {
+  auto sc = load_scenario_file(scenario_path("membership-crash"));
+  REQUIRE(sc.is_ok());
+  REQUIRE(sc->membership.has_value());
+  CHECK(sc->membership->protocol_period_us == 500'000);
+  CHECK(sc->invariants.membership.detect_failed_within_us > 0);
+  bool has_leave = false;
+  for (const Fault& f : sc->faults) has_leave |= f.kind == FaultKind::leave;
+  CHECK(has_leave);
+  // Scenarios without the block run no SWIM.
+  auto plain = load_scenario_file(scenario_path("crash-restart"));
+  REQUIRE(plain.is_ok());
+  CHECK_FALSE(plain->membership.has_value());
+
+  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10,\n \"membership\": {\"protocol_period_ms\": 5}}") ==
+        "s.json: line 2: field 'membership.protocol_period_ms': must be in [10, 600000], got 5");
+  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10,\n \"membership\": {\"seeds\": []}}") ==
+        "s.json: line 2: field 'membership.seeds': unknown field (typo?)");
+  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10, \"faults\": [\n"
+                 "  {\"at_s\": 1, \"kind\": \"leave\", \"node\": 1}]}") ==
+        "s.json: line 2: field 'faults[0].kind': \"leave\" needs a \"membership\" block");
+  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10, \"membership\": {},\n"
+                 " \"invariants\": {\"membership\": {\n  \"flaps\": 1}}}") ==
+        "s.json: line 3: field 'invariants.membership.flaps': unknown field (typo?)");
+  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10, \"membership\": {},\n"
+                 " \"invariants\": {\"membership\": {\n  \"converge_within_ms\": 0}}}") ==
+        "s.json: line 3: field 'invariants.membership.converge_within_ms': must be in [1, 3600000], got 0");
+  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10,\n"
+                 " \"invariants\": {\"membership\": {\"flaps_max\": 1}}}") ==
+        "s.json: line 2: field 'invariants.membership': needs a top-level \"membership\" block");
+}
+
+TEST_CASE("membership oracle: crash, leave and restart are checked and measured", "[scenario][membership]") {
+  auto sc = parse_scenario(R"({"name": "m", "nodes": 5, "duration_s": 22,
+    "membership": {"protocol_period_ms": 300, "probe_timeout_ms": 100, "gossip_interval_ms": 100,
+                   "push_pull_interval_ms": 2000, "join_retry_ms": 500},
+    "network": {"latency_us_min": 300, "latency_us_mean": 700},
+    "faults": [{"at_s": 3, "kind": "crash", "node": 1}, {"at_s": 4, "kind": "leave", "node": 2},
+               {"at_s": 5, "kind": "crash", "node": 4}, {"at_s": 16, "kind": "restart", "node": 4}],
+    "invariants": {"membership": {"detect_failed_within_ms": 10000, "leave_within_ms": 2000,
+                                  "converge_within_ms": 4000, "flaps_max": 0, "no_false_failed": true}}})",
+                           "m.json");
+  REQUIRE(sc.is_ok());
+  RunOptions opt;
+  opt.seed = 5;
+  RunResult r = run_scenario(*sc, opt);
+  INFO((r.violations.empty() ? std::string() : r.violations[0]));
+  CHECK(r.passed);
+  REQUIRE(r.membership.enabled);
+  // Crash of node 1: detected by the 3 remaining live members (0, 3, 4
+  // before 4's crash at most; 0 and 3 for sure).
+  CHECK(r.membership.detection_samples_us.size() >= 2);
+  for (int64_t d : r.membership.detection_samples_us) CHECK(d <= 10'000'000);
+  CHECK(r.membership.leave_us.count >= 2);
+  CHECK(r.membership.rejoin_samples_us.size() == 1);
+  CHECK(r.membership.join_samples_us.size() == 1);
+  CHECK(r.membership.false_failed == 0);
+  CHECK(r.membership.sent > 0);
+  // The final state carries the control API's view: node 0 says 1 failed, 2 left.
+  const nlohmann::json& members = r.final_state[0]["state"]["membership"]["members"];
+  std::map<std::string, int> statuses;
+  for (const auto& m : members) ++statuses[m["status"].get<std::string>()];
+  CHECK(statuses["failed"] == 1);
+  CHECK(statuses["left"] == 1);
+  CHECK(statuses["alive"] == 2);
+
+  // A bound tighter than the suspicion timeout fails with a replayable message.
+  Scenario tight = *sc;
+  tight.invariants.membership.detect_failed_within_us = 300'000;
+  RunResult t = run_scenario(tight, opt);
+  CHECK_FALSE(t.passed);
+  REQUIRE_FALSE(t.violations.empty());
+  CHECK(t.violations[0].find("[membership]") == 0);
+  CHECK(t.violations[0].find("did not declare crashed node") != std::string::npos);
+}

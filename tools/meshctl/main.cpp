@@ -3,7 +3,8 @@
 //   meshctl --socket PATH [--timeout-ms N] <cmd> [JSON-OBJECT]
 //
 // Sends {"cmd": "<cmd>", ...JSON-OBJECT fields} as one line and prints the
-// response: "metrics" prints the Prometheus text as is, everything else
+// response (commands: status, peers, members (SWIM membership), transport,
+// metrics): "metrics" prints the Prometheus text as is, everything else
 // prints pretty JSON. Exit codes (docs/operator.md): 0 success, 1 the node
 // is unreachable or did not answer, 2 usage error, 3 the node answered with
 // an error ({"ok": false} or an "error" field).
@@ -28,7 +29,7 @@ int usage(const char* why) {
   if (why != nullptr) std::fprintf(stderr, "meshctl: %s\n", why);
   std::fprintf(stderr,
                "usage: meshctl --socket PATH [--timeout-ms N] <command> [JSON-OBJECT]\n"
-               "commands: status | peers | metrics | any command the node serves\n"
+               "commands: status | peers | members | metrics | any command the node serves\n"
                "example:  meshctl --socket /var/lib/meshd/control.sock status\n");
   return kExitUsage;
 }

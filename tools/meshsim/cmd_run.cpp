@@ -110,10 +110,28 @@ int run_one(const std::string& cmd, const RunArgs& a, const SeedSource& src, uin
               pass ? "PASS" : "FAIL", rr.scenario.name.c_str(), static_cast<unsigned long long>(seed),
               rr.scenario.nodes, r.fired_faults.size(), r.sim_us / 1e6, wall_s,
               static_cast<unsigned long long>(r.events), hex64(r.trace_hash).c_str());
+  if (r.membership.enabled) {
+    const auto& m = r.membership;
+    auto d = [](const Distribution& x) {
+      return fmt::format("n={} p50={:.0f}ms p99={:.0f}ms max={:.0f}ms", x.count, x.p50 / 1e3, x.p99 / 1e3, x.max / 1e3);
+    };
+    std::printf("membership: detection %s | convergence %s | join %s | rejoin %s | leave %s | false_failed=%llu "
+                "flaps=%llu (max/pair %llu) swim_msgs/node/s=%.2f\n",
+                d(m.detection_us).c_str(), d(m.convergence_us).c_str(), d(m.join_us).c_str(), d(m.rejoin_us).c_str(),
+                d(m.leave_us).c_str(), static_cast<unsigned long long>(m.false_failed),
+                static_cast<unsigned long long>(m.flaps), static_cast<unsigned long long>(m.flaps_max_pair),
+                r.sim_us > 0 ? static_cast<double>(m.sent) / (static_cast<double>(r.nodes) * (r.sim_us / 1e6)) : 0.0);
+    for (const auto& v : r.violations) std::printf("  %s\n", v.c_str());
+  }
   if (!a.json_path.empty()) {
     nlohmann::json j = result_record(rr, r, seed, wall_s, deterministic ? "" : det_report);
     j.erase("detection_samples_us");
     j.erase("recovery_samples_us");
+    if (j.contains("membership")) {
+      for (const char* k : {"detection_samples_us", "convergence_samples_us", "join_samples_us", "rejoin_samples_us", "leave_samples_us"}) {
+        j["membership"].erase(k);
+      }
+    }
     if (Status s = write_json_file(a.json_path, j); !s) return usage_error(cmd, "--json: " + s.message());
   }
   if (!pass) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/meshsim/buggify_tally.h"
 #include "tools/meshsim/cli.h"
 #include "tools/meshsim/commands.h"
 #include "tools/meshsim/fork_pool.h"
@@ -167,7 +169,14 @@ int cmd_sweep(int argc, char** argv) {
   std::map<uint64_t, nlohmann::json> records;
   uint64_t passed = 0, failed = 0, next = 0;
   LatencyHistogram detection, recovery, run_wall_us;
+  // Membership (scenarios with a "membership" block): sweep-wide figures.
+  LatencyHistogram m_detection, m_convergence, m_join, m_rejoin, m_leave;
+  bool m_enabled = false;
+  uint64_t m_false_failed = 0, m_flaps = 0, m_flaps_max_pair = 0, m_runs_with_fp = 0;
+  double m_msgs_sum = 0;
+  std::vector<int64_t> m_fp_per_run;
   std::set<std::string> hashes;
+  BuggifyTally buggify;
   double overhead_s = 0;
   size_t overhead_n = 0;
   auto accept = [&](const ChildOutcome& o) {
@@ -183,8 +192,28 @@ int cmd_sweep(int argc, char** argv) {
       run_wall_us.add(static_cast<int64_t>(rec["wall_s"].get<double>() * 1e6));
       overhead_s += o.wall_s - rec["wall_s"].get<double>();
       ++overhead_n;
+      buggify.add(rec);
       rec.erase("detection_samples_us");  // reports keep per-seed distributions
       rec.erase("recovery_samples_us");
+      if (rec.contains("membership")) {
+        nlohmann::json& m = rec["membership"];
+        m_enabled = true;
+        for (const auto& v : m["detection_samples_us"]) m_detection.add(v.get<int64_t>());
+        for (const auto& v : m["convergence_samples_us"]) m_convergence.add(v.get<int64_t>());
+        for (const auto& v : m["join_samples_us"]) m_join.add(v.get<int64_t>());
+        for (const auto& v : m["rejoin_samples_us"]) m_rejoin.add(v.get<int64_t>());
+        for (const auto& v : m["leave_samples_us"]) m_leave.add(v.get<int64_t>());
+        const uint64_t fp = m["false_failed"].get<uint64_t>();
+        m_false_failed += fp;
+        m_runs_with_fp += fp > 0;
+        m_fp_per_run.push_back(static_cast<int64_t>(fp));
+        m_flaps += m["flaps"].get<uint64_t>();
+        m_flaps_max_pair = std::max(m_flaps_max_pair, m["flaps_max_pair"].get<uint64_t>());
+        m_msgs_sum += m["msgs_per_node_s"].get<double>();
+        for (const char* k : {"detection_samples_us", "convergence_samples_us", "join_samples_us", "rejoin_samples_us", "leave_samples_us"}) {
+          m.erase(k);
+        }
+      }
     }
     if (!ok || keep_all) records[o.tag] = std::move(rec);
   };
@@ -248,6 +277,31 @@ int cmd_sweep(int argc, char** argv) {
               "distinct trace hashes %zu\n",
               wall_s, wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0, static_cast<unsigned long long>(a.jobs),
               ms(run.p50).c_str(), ms(run.p99).c_str(), ms(run.max).c_str(), overhead_ms, hashes.size());
+  nlohmann::json m_bounds = nullptr;
+  if (m_enabled) {
+    const Distribution md = m_detection.summary(), mc = m_convergence.summary(), mj = m_join.summary(),
+                       mr = m_rejoin.summary(), ml = m_leave.summary();
+    const Distribution fp = distribution_of(m_fp_per_run);
+    const double runs = static_cast<double>(m_fp_per_run.size());
+    std::printf("membership over %zu seeds: detection n=%zu p50=%s p99=%s max=%s | convergence n=%zu p50=%s p99=%s "
+                "max=%s | join p50=%s p99=%s max=%s | rejoin n=%zu p50=%s p99=%s max=%s | leave n=%zu p50=%s p99=%s max=%s\n",
+                m_fp_per_run.size(), md.count, ms(md.p50).c_str(), ms(md.p99).c_str(), ms(md.max).c_str(), mc.count,
+                ms(mc.p50).c_str(), ms(mc.p99).c_str(), ms(mc.max).c_str(), ms(mj.p50).c_str(), ms(mj.p99).c_str(),
+                ms(mj.max).c_str(), mr.count, ms(mr.p50).c_str(), ms(mr.p99).c_str(), ms(mr.max).c_str(), ml.count,
+                ms(ml.p50).c_str(), ms(ml.p99).c_str(), ms(ml.max).c_str());
+    std::printf("membership false positives: %llu in all, %.3f per run (p99 %lld, max %lld), %llu runs with any; "
+                "flaps %llu (worst pair %llu); swim msgs/node/s %.2f\n",
+                static_cast<unsigned long long>(m_false_failed), runs > 0 ? static_cast<double>(m_false_failed) / runs : 0.0,
+                static_cast<long long>(fp.p99), static_cast<long long>(fp.max),
+                static_cast<unsigned long long>(m_runs_with_fp), static_cast<unsigned long long>(m_flaps),
+                static_cast<unsigned long long>(m_flaps_max_pair), runs > 0 ? m_msgs_sum / runs : 0.0);
+    m_bounds = {{"detection", distribution_json(md)}, {"convergence", distribution_json(mc)},
+                {"join", distribution_json(mj)}, {"rejoin", distribution_json(mr)}, {"leave", distribution_json(ml)},
+                {"false_failed", m_false_failed}, {"false_failed_per_run", distribution_json(fp)},
+                {"runs_with_false_failed", m_runs_with_fp}, {"flaps", m_flaps},
+                {"flaps_max_pair", m_flaps_max_pair}, {"msgs_per_node_s", runs > 0 ? m_msgs_sum / runs : 0.0}};
+  }
+  if (buggify.seeds > 0) std::printf("%s", buggify.text().c_str());
   const bool distinct_ok = !a.require_distinct || hashes.size() == total;
   if (!distinct_ok) {
     std::printf("FAIL: %llu seeds produced only %zu distinct trace hashes (--require-distinct)\n",
@@ -264,7 +318,8 @@ int cmd_sweep(int argc, char** argv) {
         {"seeds_per_s", wall_s > 0 ? static_cast<double>(total) / wall_s : 0.0},
         {"isolation_overhead_ms_per_seed", overhead_ms}, {"distinct_trace_hashes", hashes.size()},
         {"bounds", {{"detection", distribution_json(det)}, {"recovery", distribution_json(rec)},
-                    {"run_wall", distribution_json(run)}}},
+                    {"run_wall", distribution_json(run)}, {"membership", m_bounds}}},
+        {"buggify", buggify.json()},
         {"per_seed", per_seed}};
     if (Status s = write_json_file(a.json_path, report); !s) rc = usage_error("sweep", "--json: " + s.message());
   }

@@ -8,5 +8,6 @@ int cmd_replay(int argc, char** argv);
 int cmd_sweep(int argc, char** argv);
 int cmd_shrink(int argc, char** argv);
 int cmd_diverge(int argc, char** argv);
+int cmd_timeline(int argc, char** argv);
 int cmd_emit_trace(int argc, char** argv);  // hidden: used by diverge --against
 int cmd_noise_vectors(int argc, char** argv);

@@ -7,6 +7,7 @@
 //                          [--json FILE] [--check-determinism] [--require-distinct]
 //   meshsim shrink SCENARIO --seed N [--swarm] [--out FILE] [--max-runs N]
 //   meshsim diverge SCENARIO --seed N [--swarm] [--against BINARY]
+//   meshsim timeline SCENARIO --html FILE [--seed N] [--swarm] [--until SECONDS]
 //   meshsim noise-vectors FILE
 //
 // Every seed-running command also takes --swarm-without CATEGORY,... and
@@ -30,6 +31,7 @@ void usage(FILE* to) {
                "                         [--json FILE] [--check-determinism] [--require-distinct] [--seed-timeout S]\n"
                "  meshsim shrink SCENARIO --seed N [--swarm] [--plan FILE] [--out FILE] [--max-runs N]\n"
                "  meshsim diverge SCENARIO --seed N [--swarm] [--plan FILE] [--against BINARY]\n"
+               "  meshsim timeline SCENARIO --html FILE [--seed N] [--swarm] [--plan FILE] [--until SECONDS]\n"
                "  meshsim noise-vectors FILE\n"
                "Seed-running commands also take --swarm-without CATEGORY,... (with --swarm) and the test-only\n"
                "--plant-bug NAME; see docs/simulation-tools.md.\n");
@@ -50,6 +52,7 @@ int main(int argc, char** argv) {
   static constexpr Entry kCommands[] = {
       {"run", cmd_run},         {"replay", cmd_replay},   {"sweep", cmd_sweep},
       {"shrink", cmd_shrink},   {"diverge", cmd_diverge}, {"emit-trace", cmd_emit_trace},
+      {"timeline", cmd_timeline},
   };
   for (const Entry& e : kCommands) {
     if (std::strcmp(cmd, e.name) == 0) return e.fn(argc - 2, argv + 2);

@@ -109,8 +109,30 @@ nlohmann::json result_record(const ResolvedRun& rr, const RunResult& r, uint64_t
       {"detection", distribution_json(r.detection_us)}, {"recovery", distribution_json(r.recovery_us)},
       {"detection_samples_us", r.detection_samples_us}, {"recovery_samples_us", r.recovery_samples_us},
       {"false_downs", r.false_downs}, {"network", r.network}};
+  if (r.membership.enabled) {
+    const sim::MembershipFigures& m = r.membership;
+    const double node_s = static_cast<double>(r.nodes) * (r.sim_us / 1e6);
+    j["membership"] = {{"detection", distribution_json(m.detection_us)},
+                       {"convergence", distribution_json(m.convergence_us)},
+                       {"join", distribution_json(m.join_us)},
+                       {"rejoin", distribution_json(m.rejoin_us)},
+                       {"leave", distribution_json(m.leave_us)},
+                       {"detection_samples_us", m.detection_samples_us},
+                       {"convergence_samples_us", m.convergence_samples_us},
+                       {"join_samples_us", m.join_samples_us},
+                       {"rejoin_samples_us", m.rejoin_samples_us},
+                       {"leave_samples_us", m.leave_samples_us},
+                       {"false_failed", m.false_failed},
+                       {"flaps", m.flaps},
+                       {"flaps_max_pair", m.flaps_max_pair},
+                       {"sent", m.sent},
+                       {"msgs_per_node_s", node_s > 0 ? static_cast<double>(m.sent) / node_s : 0.0}};
+  }
   if (!deterministic) j["nondeterminism"] = nondeterminism;
   if (rr.swarm) j["swarm"] = swarm_profile_json(*rr.swarm);
+  for (const auto& [name, b] : r.buggify) {
+    j["buggify"][name] = {{"enabled", b.enabled}, {"evaluated", b.evaluated}, {"fired", b.fired}};
+  }
   return j;
 }
 

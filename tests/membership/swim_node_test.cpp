@@ -1,0 +1,289 @@
+// The production SwimService (identity rules, hostname resolution, leave)
+// and SWIM wired into Node, in the simulator.
+#include <catch2/catch.hpp>
+
+#include "core/membership/swim_service.h"
+#include "sim/scenario/node_service.h"
+#include "sim/scenario/runner.h"
+#include "sim/world.h"
+
+using namespace meshd;
+using namespace meshd::membership;
+
+namespace {
+
+NodeId id_n(uint8_t n) {
+  NodeId id;
+  id.bytes[0] = 0x5A;
+  id.bytes[15] = n;
+  return id;
+}
+
+// The test's key -> NodeId derivation: the key's first 16 bytes.
+NodeId derive(const PublicKeyBytes& key) {
+  NodeId id;
+  std::copy(key.begin(), key.begin() + kNodeIdBytes, id.bytes.begin());
+  return id;
+}
+
+PublicKeyBytes key_for(const NodeId& id, uint8_t salt) {
+  PublicKeyBytes k{};
+  std::copy(id.bytes.begin(), id.bytes.end(), k.begin());
+  k[31] = salt;
+  return k;
+}
+
+Address addr_n(uint8_t n) { return Address{0x0A000000u + n, 7000}; }
+
+// Hosts one SwimService with identity rules; the transport's "authenticated
+// peer" is a fixed table address -> NodeId.
+class Host final : public sim::Service {
+ public:
+  Host(Env& env, std::map<Address, NodeId> peers)
+      : peers_(std::move(peers)), svc_(env, fast_config(), self(), {}, rules()) {}
+  void start() override { REQUIRE(svc_.start().is_ok()); }
+  nlohmann::json snapshot() const override { return svc_.status(); }
+  SwimService& svc() { return svc_; }
+
+  static SwimConfig fast_config() {
+    SwimConfig c;
+    c.protocol_period_us = 200'000;
+    c.probe_timeout_us = 100'000;
+    return c;
+  }
+  static SwimIdentity self() {
+    SwimIdentity s;
+    s.id = id_n(1);
+    s.public_key = key_for(s.id, 0);
+    s.hostname = "self";
+    s.address = addr_n(1);
+    s.incarnation = 1;
+    return s;
+  }
+
+ private:
+  IdentityRules rules() {
+    IdentityRules r;
+    r.peer_id = [this](const Address& a) -> std::optional<NodeId> {
+      auto it = peers_.find(a);
+      if (it == peers_.end()) return std::nullopt;
+      return it->second;
+    };
+    r.derive_id = derive;
+    return r;
+  }
+  std::map<Address, NodeId> peers_;
+  SwimService svc_;
+};
+
+MemberUpdate alive_of(const NodeId& id, uint64_t inc, const PublicKeyBytes& key, std::string hostname, uint8_t a) {
+  MemberUpdate u;
+  u.id = id;
+  u.incarnation = inc;
+  u.status = MemberStatus::alive;
+  u.public_key = key;
+  u.hostname = std::move(hostname);
+  u.address = addr_n(a);
+  return u;
+}
+
+std::vector<uint8_t> gossip_from(const NodeId& sender, std::vector<MemberUpdate> updates) {
+  SwimMessage m;
+  m.type = SwimType::gossip;
+  m.sender = sender;
+  m.updates = std::move(updates);
+  return encode(m);
+}
+
+struct HostWorld {
+  sim::World world{7};
+  Host* host = nullptr;
+  HostWorld() {
+    world.add_node([this](Env& env, size_t) {
+      auto h = std::make_unique<Host>(env, std::map<Address, NodeId>{{addr_n(2), id_n(2)}, {addr_n(3), id_n(3)}});
+      host = h.get();
+      return h;
+    });
+    world.start_all();
+    world.run_until(1000);
+  }
+  int64_t metric(std::string_view series) { return world.metrics(0).value(series); }
+};
+
+}  // namespace
+
+TEST_CASE("swim service: a sender other than the authenticated peer is dropped as a security event",
+          "[membership][swim_service]") {
+  HostWorld w;
+  SwimService& svc = w.host->svc();
+  // Honest: node 2 speaks for itself from its own address.
+  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
+  CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 0);
+  REQUIRE(svc.member().table().find(id_n(2)) != nullptr);
+  // Node 3's session claims to be node 2: dropped, nothing merged.
+  svc.on_datagram(addr_n(3), gossip_from(id_n(2), {alive_of(id_n(4), 1, key_for(id_n(4), 0), "four", 4)}));
+  CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 1);
+  CHECK(svc.member().table().find(id_n(4)) == nullptr);
+  // No authenticated peer at all at that address: also dropped.
+  svc.on_datagram(addr_n(9), gossip_from(id_n(9), {}));
+  CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 2);
+  CHECK(w.metric("meshd_swim_dropped_total{reason=\"sender_mismatch\"}") == 2);
+  CHECK(w.metric("meshd_security_events_total{kind=\"identity_claim_rejected\"}") == 2);
+}
+
+TEST_CASE("swim service: third-party alive claims must match the bound key or the derived id",
+          "[membership][swim_service]") {
+  HostWorld w;
+  SwimService& svc = w.host->svc();
+  const NodeId x = id_n(5);
+  // Unknown X, relayed by node 2 with a key whose derived id is not X: rejected.
+  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(x, 1, key_for(id_n(6), 0), "x", 5)}));
+  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
+  CHECK(svc.member().table().find(x) == nullptr);
+  // Unknown X with its own key (derive(key) == X): accepted and bound.
+  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(x, 1, key_for(x, 0), "x", 5)}));
+  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
+  REQUIRE(svc.member().table().find(x) != nullptr);
+  CHECK(svc.member().table().find(x)->public_key == key_for(x, 0));
+  // Known X, relayed by node 3 with another key (still "deriving" to X): rejected.
+  svc.on_datagram(addr_n(3), gossip_from(id_n(3), {alive_of(x, 2, key_for(x, 7), "x", 5)}));
+  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 2);
+  CHECK(svc.member().table().find(x)->public_key == key_for(x, 0));
+  CHECK(svc.member().table().find(x)->incarnation == 1);
+  // The same key relayed again at a higher incarnation: accepted.
+  svc.on_datagram(addr_n(3), gossip_from(id_n(3), {alive_of(x, 2, key_for(x, 0), "x", 5)}));
+  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 2);
+  CHECK(svc.member().table().find(x)->incarnation == 2);
+  CHECK(w.metric("meshd_swim_dropped_total{reason=\"identity_rejected\"}") == 2);
+  CHECK(svc.identity_rejections() == 2);
+}
+
+TEST_CASE("swim service: resolve_hostname keeps both colliding nodes and picks the most recently heard",
+          "[membership][swim_service]") {
+  HostWorld w;
+  SwimService& svc = w.host->svc();
+  const NodeId a = id_n(2), b = id_n(3);
+  svc.on_datagram(addr_n(2), gossip_from(a, {alive_of(a, 1, key_for(a, 0), "db", 2)}));
+  w.world.run_until(w.world.now_us() + 10'000);
+  svc.on_datagram(addr_n(3), gossip_from(b, {alive_of(b, 1, key_for(b, 0), "db", 3)}));
+  CHECK(svc.member().table().find(a)->active());
+  CHECK(svc.member().table().find(b)->active());
+  CHECK(svc.resolve_hostname("db") == b);  // heard last
+  w.world.run_until(w.world.now_us() + 10'000);
+  svc.on_datagram(addr_n(2), gossip_from(a, {}));  // direct contact refreshes a
+  CHECK(svc.resolve_hostname("db") == a);
+  CHECK_FALSE(svc.resolve_hostname("nope").has_value());
+  const nlohmann::json st = svc.status();
+  size_t db = 0;
+  for (const auto& m : st["members"]) db += m["hostname"] == "db";
+  CHECK(db == 2);
+}
+
+TEST_CASE("swim service: status() and graceful leave stop within the bound", "[membership][swim_service]") {
+  HostWorld w;
+  SwimService& svc = w.host->svc();
+  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
+  nlohmann::json st = svc.status();
+  CHECK(st["self"]["id"] == id_n(1).to_hex());
+  CHECK(st["self"]["hostname"] == "self");
+  REQUIRE(st["members"].size() == 1);
+  CHECK(st["members"][0]["status"] == "alive");
+  CHECK(st["members"][0]["last_heard_ms_ago"] == 0);
+  bool done = false;
+  svc.leave([&] { done = true; });
+  CHECK(svc.leaving());
+  w.world.run_until(w.world.now_us() + kLeaveDrainMaxUs + 1'000'000);
+  CHECK(done);
+  CHECK_FALSE(svc.running());
+}
+
+namespace {
+
+NodeConfig node_config(sim::World& world, size_t i, size_t n) {
+  NodeConfig c;
+  c.name = "n" + std::to_string(i);
+  c.listen = world.address_of(i);
+  c.data_dir = ".";
+  for (size_t j = 0; j < n; ++j) {
+    if (j != i) c.peers.push_back({"n" + std::to_string(j), world.address_of(j)});
+  }
+  c.membership = MembershipConfig{};
+  c.membership->swim.protocol_period_us = 300'000;
+  c.membership->swim.probe_timeout_us = 100'000;
+  c.membership->swim.gossip_interval_us = 100'000;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE("node: SWIM runs over the encrypted transport, answers 'members', leaves gracefully, rejoins higher",
+          "[membership][node]") {
+  const size_t n = 4;
+  sim::World world(11);
+  std::vector<sim::NodeService*> svcs(n, nullptr);
+  for (size_t i = 0; i < n; ++i) {
+    world.add_node([&, i](Env& env, size_t) {
+      auto s = std::make_unique<sim::NodeService>(env, node_config(world, i, n),
+                                                  [&world](const Address& a) { return world.node_of(a); }, nullptr);
+      svcs[i] = s.get();
+      return s;
+    });
+  }
+  world.start_all();
+  world.run_until(5'000'000);
+  Node& n0 = svcs[0]->node();
+  REQUIRE(n0.swim() != nullptr);
+  REQUIRE(n0.transport() != nullptr);
+  nlohmann::json members = n0.handle_control({{"cmd", "members"}});
+  CHECK(members["self"]["id"] == n0.transport()->identity().node_id().to_hex());
+  CHECK(members["self"]["hostname"] == "n0");
+  CHECK(members["self"]["incarnation"] == uint64_t{1} << kSwimIncarnationShift);
+  REQUIRE(members["members"].size() == n - 1);
+  for (const auto& m : members["members"]) CHECK(m["status"] == "alive");
+  CHECK(n0.handle_control({{"cmd", "status"}})["membership"]["self"]["id"] == members["self"]["id"]);
+  CHECK(world.metrics(0).value("meshd_node_dropped_total{reason=\"unknown_protocol\"}") == 0);
+  CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"sender_mismatch\"}") == 0);
+  CHECK(world.metrics(0).value("meshd_swim_received_total") > 0);
+
+  // Graceful stop of node 3: everyone else says left (never failed).
+  const NodeId id3 = svcs[3]->node().swim()->member().id();
+  svcs[3]->leave();
+  CHECK(svcs[3]->node().leaving());
+  world.run_until(world.now_us() + 3'000'000);
+  CHECK(svcs[3]->node().stopped());
+  for (size_t i = 0; i < 3; ++i) {
+    const Member* m = svcs[i]->node().swim()->member().table().find(id3);
+    REQUIRE(m != nullptr);
+    CHECK(m->status == MemberStatus::left);
+  }
+  // Restart: back alive everywhere at a higher incarnation.
+  world.restart(3);
+  world.run_until(world.now_us() + 5'000'000);
+  const uint64_t inc = svcs[3]->node().swim()->member().incarnation();
+  CHECK(inc >= uint64_t{2} << kSwimIncarnationShift);
+  for (size_t i = 0; i < 3; ++i) {
+    const Member* m = svcs[i]->node().swim()->member().table().find(id3);
+    REQUIRE(m != nullptr);
+    CHECK(m->status == MemberStatus::alive);
+    CHECK(m->incarnation >= inc);
+  }
+}
+
+TEST_CASE("node: without a membership block nothing SWIM runs", "[membership][node]") {
+  sim::World world(3);
+  sim::NodeService* svc = nullptr;
+  world.add_node([&](Env& env, size_t) {
+    NodeConfig c = node_config(world, 0, 1);
+    c.membership.reset();
+    auto s = std::make_unique<sim::NodeService>(env, c, [](const Address&) { return std::nullopt; }, nullptr);
+    svc = s.get();
+    return s;
+  });
+  world.start_all();
+  world.run_until(1'000'000);
+  CHECK(svc->node().swim() == nullptr);
+  CHECK(svc->node().handle_control({{"cmd", "members"}}).contains("error"));
+  CHECK(svc->node().status()["membership"].is_null());
+  svc->node().stop();
+  CHECK(svc->node().stopped());  // no leave to drain: immediate
+}
