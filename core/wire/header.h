@@ -58,17 +58,19 @@ constexpr uint8_t kPacketTypeMax = 4;
 constexpr uint8_t kFlagCookieAttached = 0x01;  // handshake initiation carries a cookie MAC
 constexpr uint8_t kFlagsKnown = kFlagCookieAttached;
 
+// Members ordered for alignment (ids first, then by size), not by wire
+// offset: the 16-byte ids copy with aligned moves on the hot path.
 struct PacketHeader {
+  NodeId source;
+  NodeId destination;
+  uint64_t counter = 0;
+  uint32_t session_id = 0;
+  uint16_t payload_length = 0;
   uint8_t version = kWireVersion;
   PacketType type = PacketType::transport;
   uint8_t flags = 0;
   uint8_t hop_limit = 1;
   uint8_t hop_count = 0;
-  NodeId source;
-  NodeId destination;
-  uint32_t session_id = 0;
-  uint64_t counter = 0;
-  uint16_t payload_length = 0;
 
   bool operator==(const PacketHeader&) const = default;
 };

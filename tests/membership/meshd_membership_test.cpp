@@ -25,108 +25,18 @@
 #include "io/control.h"
 #include "io/fd.h"
 #include "tests/io/io_test_util.h"
+#include "tests/io/meshd_process.h"
 
-extern char** environ;
 
 using meshd::io::test::monotonic_ms_now;
 using meshd::io::test::TempDir;
+using namespace meshd::io::test;
 using nlohmann::json;
 
 namespace {
 
-constexpr int64_t kBudgetMs = 20'000;
-constexpr int64_t kPollMs = 20;
-const std::string kMeshd = MESHD_BINARY_DIR "/tools/meshd";
-const std::string kMeshctl = MESHD_BINARY_DIR "/tools/meshctl";
-const std::string kPskHex = "6d6573682d696e746567726174696f6e2d746573742d70736b2d333262797465";
-
-void pause_ms(int64_t ms) {
-  timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1'000'000)};
-  nanosleep(&ts, nullptr);
-}
-
-uint16_t free_udp_port() {
-  meshd::io::UniqueFd fd(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0);
-  socklen_t len = sizeof(sa);
-  REQUIRE(::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&sa), &len) == 0);
-  return ntohs(sa.sin_port);
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// A child process, SIGKILLed and reaped on destruction if still running.
-class Child {
- public:
-  Child(const std::vector<std::string>& argv, const std::string& stdout_path, const std::string& stderr_path) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, stdout_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, stderr_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0600);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none, defaults;
-    sigemptyset(&none);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGINT);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, argv[0].c_str(), &actions, &attr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-  }
-  ~Child() {
-    if (pid_ > 0) {
-      ::kill(pid_, SIGKILL);
-      ::waitpid(pid_, nullptr, 0);
-    }
-  }
-  Child(const Child&) = delete;
-  Child& operator=(const Child&) = delete;
-  bool running() const { return pid_ > 0; }
-  void signal(int signo) { REQUIRE(::kill(pid_, signo) == 0); }
-  // Raw wait status, or -1 if it did not exit within the budget.
-  int wait_exit(int64_t budget_ms = kBudgetMs) {
-    const int64_t deadline = monotonic_ms_now() + budget_ms;
-    while (monotonic_ms_now() < deadline) {
-      int status = 0;
-      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-        pid_ = -1;
-        return status;
-      }
-      pause_ms(kPollMs);
-    }
-    return -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
-
-struct Spec {
-  std::string name;
-  uint16_t port = 0;
-  std::string dir, config_path;
-  std::string socket() const { return dir + "/control.sock"; }
-  std::string log_path() const { return dir + ".stderr"; }
-};
-
 // What `node` reports about each member, by hostname: {status, incarnation}.
-std::map<std::string, std::pair<std::string, uint64_t>> members_of(const Spec& node) {
+std::map<std::string, std::pair<std::string, uint64_t>> members_of(const NodeSpec& node) {
   std::map<std::string, std::pair<std::string, uint64_t>> out;
   auto r = meshd::io::control_call(node.socket(), {{"cmd", "members"}}, 1000);
   if (!r || !r->contains("members")) return out;
@@ -136,31 +46,22 @@ std::map<std::string, std::pair<std::string, uint64_t>> members_of(const Spec& n
   return out;
 }
 
-bool poll_until(const std::function<bool()>& done) {
-  const int64_t deadline = monotonic_ms_now() + kBudgetMs;
-  while (!done()) {
-    if (monotonic_ms_now() > deadline) return false;
-    pause_ms(kPollMs);
-  }
-  return true;
-}
-
 }  // namespace
 
 TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher incarnation, SIGTERM -> left",
           "[io][integration][membership]") {
   REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
   TempDir tmp;
-  std::vector<Spec> nodes;
+  std::vector<NodeSpec> nodes;
   for (const char* name : {"m1", "m2", "m3", "m4", "m5"}) {
     nodes.push_back({name, free_udp_port(), tmp.sub(name), tmp.sub(std::string(name) + ".json")});
   }
   const std::string psk_path = tmp.sub("mesh.psk");
   std::ofstream(psk_path) << kPskHex << "\n";
   REQUIRE(::chmod(psk_path.c_str(), 0600) == 0);
-  for (const Spec& n : nodes) {
+  for (const NodeSpec& n : nodes) {
     json peers = json::array();
-    for (const Spec& o : nodes) {
+    for (const NodeSpec& o : nodes) {
       if (o.name != n.name) peers.push_back({{"name", o.name}, {"address", "127.0.0.1:" + std::to_string(o.port)}});
     }
     const json config = {{"name", n.name},
@@ -174,17 +75,16 @@ TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher inca
                          {"security", {{"psk_file", psk_path}}}};
     std::ofstream(n.config_path) << config.dump(2) << "\n";
   }
-  auto start = [&](const Spec& n) {
-    auto c = std::make_unique<Child>(std::vector<std::string>{kMeshd, "--config", n.config_path}, "/dev/null",
-                                     n.log_path());
+  auto start = [&](const NodeSpec& n) {
+    auto c = std::make_unique<Process>(std::vector<std::string>{kMeshd, "--config", n.config_path}, n.log_path());
     REQUIRE(c->running());
     return c;
   };
-  std::vector<std::unique_ptr<Child>> procs;
-  for (const Spec& n : nodes) procs.push_back(start(n));
+  std::vector<std::unique_ptr<Process>> procs;
+  for (const NodeSpec& n : nodes) procs.push_back(start(n));
   auto logs = [&] {
     std::string out;
-    for (const Spec& n : nodes) out += "--- " + n.name + " stderr:\n" + slurp(n.log_path());
+    for (const NodeSpec& n : nodes) out += "--- " + n.name + " stderr:\n" + slurp(n.log_path());
     return out;
   };
   // Every live node other than `who` (index `who_index`) and `except`.
@@ -216,7 +116,7 @@ TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher inca
   // meshctl maps the `members` subcommand to {"cmd": "members"}.
   {
     const std::string out_path = tmp.sub("meshctl.out");
-    Child ctl({kMeshctl, "--socket", nodes[0].socket(), "members"}, out_path, tmp.sub("meshctl.err"));
+    Process ctl({kMeshctl, "--socket", nodes[0].socket(), "members"}, tmp.sub("meshctl.err"), out_path);
     const int status = ctl.wait_exit();
     REQUIRE(WIFEXITED(status));
     CHECK(WEXITSTATUS(status) == 0);
