@@ -157,4 +157,8 @@ TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher inca
   REQUIRE(WIFEXITED(st));
   CHECK(WEXITSTATUS(st) == 0);
   if (!poll_until([&] { return all_say(others(2), "m3", "left"); })) FAIL("m3 not seen as left\n" << logs());
+  // meshd kept its loop running until the `left` gossip drained.
+  const std::string m3_log = slurp(nodes[2].log_path());
+  CHECK(m3_log.find("\"event\":\"member_left_self\"") != std::string::npos);
+  CHECK(m3_log.find("\"drained\":true") != std::string::npos);
 }

@@ -5,8 +5,11 @@
 // Reads and validates the config (any problem: one line on stderr naming
 // the field and line, exit 2), builds the production Env (io/node_host.h),
 // starts the Node, serves the control socket (the node's commands plus
-// "metrics"), and runs the event loop. SIGTERM/SIGINT stop the node, let
-// its cancelled fibers finish, remove the control socket and exit 0.
+// "metrics"), and runs the event loop. SIGTERM/SIGINT stop the node (with
+// membership on: a graceful leave, the loop running until `left` has been
+// gossiped, at most the membership layer's drain bound; a second signal
+// ends it at once), let its cancelled fibers finish, remove the control
+// socket and exit 0.
 // Other exit codes: 1 when the environment fails (port in use, data
 // directory unusable, node start failure, event loop failure).
 #include <fcntl.h>
@@ -37,6 +40,7 @@ constexpr int kExitRuntimeError = 1;
 constexpr int kExitConfigError = 2;
 // A config file is a few KiB; a bigger one is a mistake (wrong file).
 constexpr size_t kConfigBytesMax = 1024 * 1024;
+constexpr int64_t kShutdownPollUs = 10'000;  // how often shutdown checks the leave finished
 
 struct Args {
   std::string config_path;
@@ -130,12 +134,28 @@ int serve(meshd::io::NodeHost& host, meshd::Node& node, const meshd::NodeConfig&
     std::fprintf(stderr, "meshd: control socket: %s\n", control.status().to_string().c_str());
     return kExitRuntimeError;
   }
+  bool stop_requested = false;
   if (meshd::Status s = loop.watch_termination_signals([&](int signo) {
         log.info("shutdown_requested", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
-        node.stop();
-        // Posted behind the fibers node.stop() cancelled, so they finish
-        // (ready work runs FIFO) before the loop ends.
-        host.runtime().post([&loop] { loop.stop(); });
+        const bool second = stop_requested;
+        stop_requested = true;
+        node.stop();  // with membership: a graceful leave, stopped() later
+        if (node.stopped() || second) {
+          // Posted behind the fibers node.stop() cancelled, so they finish
+          // (ready work runs FIFO) before the loop ends.
+          host.runtime().post([&loop] { loop.stop(); });
+          return;
+        }
+        // Keep the loop running while the `left` gossip drains (bounded by
+        // the membership layer's kLeaveDrainMaxUs); a second signal ends
+        // it at once.
+        auto waiter = host.runtime().spawn("shutdown", [&node, &loop, &host] {
+          while (!node.stopped()) {
+            if (!host.runtime().sleep_for(kShutdownPollUs)) return;
+          }
+          host.runtime().post([&loop] { loop.stop(); });
+        });
+        if (!waiter) host.runtime().post([&loop] { loop.stop(); });
       });
       !s) {
     std::fprintf(stderr, "meshd: signals: %s\n", s.to_string().c_str());
