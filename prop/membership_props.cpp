@@ -36,6 +36,8 @@ rc::Gen<MemberUpdate> gen_update() {
       u.address = Address{0x0a000000u + *rc::gen::inRange<uint32_t>(0, 3), 7000};
       u.public_key[0] = *rc::gen::inRange<uint8_t>(0, 3);
       u.hostname = *rc::gen::element<std::string>("", "a", "b");
+      u.fingerprint_digest = *rc::gen::inRange<uint64_t>(0, 3);
+      u.capability_digest = *rc::gen::inRange<uint64_t>(0, 2);
     } else if (u.status != MemberStatus::left) {
       u.origin = small_id(*rc::gen::inRange<uint8_t>(1, 5));
     }
@@ -44,13 +46,13 @@ rc::Gen<MemberUpdate> gen_update() {
 }
 
 // The merge-relevant projection of a table (timestamps excluded).
-using Row = std::tuple<NodeId, bool, uint64_t, Address, PublicKeyBytes, std::string, uint64_t,
-                       MemberStatus>;
+using Row = std::tuple<NodeId, bool, uint64_t, Address, PublicKeyBytes, std::string, uint64_t, uint64_t,
+                       uint64_t, MemberStatus>;
 std::vector<Row> rows(const MemberTable& t) {
   std::vector<Row> out;
   for (const auto& [id, m] : t.members()) {
     out.emplace_back(id, m.has_identity, m.identity_incarnation, m.address, m.public_key,
-                     m.hostname, m.incarnation, m.status);
+                     m.hostname, m.fingerprint_digest, m.capability_digest, m.incarnation, m.status);
   }
   return out;
 }

@@ -30,7 +30,9 @@ int compare_identity(const MemberUpdate& a, const MemberUpdate& b) {
   if (int c = three_way(a.incarnation, b.incarnation)) return c;
   if (int c = three_way(a.address, b.address)) return c;
   if (int c = three_way(a.public_key, b.public_key)) return c;
-  return three_way(a.hostname, b.hostname);
+  if (int c = three_way(a.hostname, b.hostname)) return c;
+  if (int c = three_way(a.fingerprint_digest, b.fingerprint_digest)) return c;
+  return three_way(a.capability_digest, b.capability_digest);
 }
 
 MemberTable::MemberTable(size_t capacity) : capacity_(capacity) {
@@ -59,6 +61,8 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
       m.address = u.address;
       m.public_key = u.public_key;
       m.hostname = u.hostname;
+      m.fingerprint_digest = u.fingerprint_digest;
+      m.capability_digest = u.capability_digest;
       m.last_heard_us = now_us;
       r.gained_identity = true;
       r.identity_changed = true;
@@ -78,6 +82,8 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
     current.address = m.address;
     current.public_key = m.public_key;
     current.hostname = m.hostname;
+    current.fingerprint_digest = m.fingerprint_digest;
+    current.capability_digest = m.capability_digest;
     if (!m.has_identity || compare_identity(u, current) > 0) {
       r.gained_identity = !m.has_identity;
       m.has_identity = true;
@@ -85,6 +91,8 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
       m.address = u.address;
       m.public_key = u.public_key;
       m.hostname = u.hostname;
+      m.fingerprint_digest = u.fingerprint_digest;
+      m.capability_digest = u.capability_digest;
       r.identity_changed = true;
     }
   }
@@ -138,6 +146,8 @@ std::optional<MemberUpdate> MemberTable::update_of(const NodeId& id) const {
     u.address = m->address;
     u.public_key = m->public_key;
     u.hostname = m->hostname;
+    u.fingerprint_digest = m->fingerprint_digest;
+    u.capability_digest = m->capability_digest;
   }
   return u;
 }

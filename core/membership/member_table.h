@@ -61,6 +61,8 @@ struct MemberUpdate {
   Address address;
   PublicKeyBytes public_key{};
   std::string hostname;  // <= kHostnameBytesMax bytes
+  uint64_t fingerprint_digest = 0;  // BLAKE2b-64 of the host fingerprint (0: unknown)
+  uint64_t capability_digest = 0;   // digest of the signed capability set (0: none yet)
   NodeId origin;
   bool operator==(const MemberUpdate&) const = default;
 };
@@ -72,6 +74,8 @@ struct Member {
   Address address;
   PublicKeyBytes public_key{};
   std::string hostname;
+  uint64_t fingerprint_digest = 0;
+  uint64_t capability_digest = 0;
   uint64_t incarnation = 0;       // of the verdict
   MemberStatus status = MemberStatus::alive;
   int64_t status_since_us = 0;    // local time the verdict last changed

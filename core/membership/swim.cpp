@@ -41,13 +41,7 @@ SwimMember::SwimMember(const SwimConfig& config, const SwimIdentity& self,
                config_.join_retry_us > 0 && config_.reap_after_us > 0);
   MESHD_ASSERT(seeds_.size() <= kSeedsMax);
   MESHD_ASSERT(!self_.id.is_zero() && self_.hostname.size() <= kHostnameBytesMax);
-  MemberUpdate me;
-  me.id = self_.id;
-  me.incarnation = self_.incarnation;
-  me.address = self_.address;
-  me.public_key = self_.public_key;
-  me.hostname = self_.hostname;
-  table_.apply(me, now_us);
+  table_.apply(self_alive(), now_us);
   joined_ = std::none_of(seeds_.begin(), seeds_.end(),
                          [&](const Address& a) { return a != self_.address; });
   // Random phases so that nodes booted together do not probe in lockstep.
@@ -153,6 +147,13 @@ void SwimMember::merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
     }
     return;
   }
+  if (u.status == MemberStatus::alive && before_m != nullptr && before_m->has_identity &&
+      u.incarnation > before_m->identity_incarnation && u.public_key == before_m->public_key &&
+      before_m->fingerprint_digest != 0 && u.fingerprint_digest != 0 &&
+      u.fingerprint_digest != before_m->fingerprint_digest) {
+    ++counters_.fingerprint_drifts;
+    out.drifts.push_back(FingerprintDrift{u.id, u.incarnation, before_m->fingerprint_digest, u.fingerprint_digest});
+  }
   const MergeResult r = table_.apply(u, now_us);
   if (r.rejected_overflow) {
     ++counters_.table_overflow;
@@ -174,6 +175,18 @@ void SwimMember::merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
   emit(before, m, now_us, out);
 }
 
+MemberUpdate SwimMember::self_alive() const {
+  MemberUpdate me;
+  me.id = self_.id;
+  me.incarnation = self_.incarnation;
+  me.address = self_.address;
+  me.public_key = self_.public_key;
+  me.hostname = self_.hostname;
+  me.fingerprint_digest = self_.fingerprint_digest;
+  me.capability_digest = self_.capability_digest;
+  return me;
+}
+
 void SwimMember::refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
   (void)out;
   if (leaving_) return;  // our own `left` must not be undone
@@ -182,12 +195,7 @@ void SwimMember::refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out) 
   if (!accused && !overtaken) return;
   if (u.status == MemberStatus::suspect || u.status == MemberStatus::failed) adjust_health(+1);
   self_.incarnation = u.incarnation + 1;
-  MemberUpdate me;
-  me.id = self_.id;
-  me.incarnation = self_.incarnation;
-  me.address = self_.address;
-  me.public_key = self_.public_key;
-  me.hostname = self_.hostname;
+  const MemberUpdate me = self_alive();
   table_.apply(me, now_us);
   enqueue(me);
   ++counters_.refutations;

@@ -101,6 +101,8 @@ struct SwimIdentity {
   PublicKeyBytes public_key{};
   std::string hostname;
   Address address;          // where others reach us
+  uint64_t fingerprint_digest = 0;  // BLAKE2b-64 of our host fingerprint (0: none)
+  uint64_t capability_digest = 0;   // our capability set's digest (0: none yet)
   uint64_t incarnation = 1; // persisted boot count: a restart starts higher
 };
 
@@ -120,9 +122,20 @@ struct SwimDatagram {
   std::vector<uint8_t> bytes;
 };
 
+// A known key now announced from another host (its fingerprint digest
+// changed at a higher incarnation): the key was copied or the machine
+// re-imaged. A security event for the operator, not a membership change.
+struct FingerprintDrift {
+  NodeId id;
+  uint64_t incarnation = 0;
+  uint64_t old_digest = 0;
+  uint64_t new_digest = 0;
+};
+
 struct SwimOutput {
   std::vector<SwimDatagram> send;
   std::vector<MemberEvent> events;
+  std::vector<FingerprintDrift> drifts;
 };
 
 struct SwimCounters {
@@ -136,6 +149,7 @@ struct SwimCounters {
   uint64_t broadcast_overflow = 0;
   uint64_t table_overflow = 0;
   uint64_t push_pulls_sent = 0;
+  uint64_t fingerprint_drifts = 0;
   std::array<uint64_t, kSwimDropReasons> dropped{};
 };
 
@@ -206,6 +220,8 @@ class SwimMember {
   void enqueue(const MemberUpdate& u);
   // State.
   void merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
+  // Our own alive update at our current incarnation.
+  MemberUpdate self_alive() const;
   void refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
   void start_suspicion(const MemberUpdate& u, int64_t now_us);
   void confirm_suspicion(Suspicion& s, const NodeId& origin, const MemberUpdate& u);

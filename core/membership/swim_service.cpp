@@ -28,6 +28,8 @@ SwimService::SwimService(Env& env, const SwimConfig& config, const SwimIdentity&
                                           "updates for new members rejected by a full member table")),
       security_events_(env.metrics.counter("meshd_security_events_total{kind=\"identity_claim_rejected\"}",
                                            "structured security events")),
+      fingerprint_drifts_(env.metrics.counter("meshd_security_events_total{kind=\"fingerprint_drift\"}",
+                                              "structured security events")),
       health_(env.metrics.gauge("meshd_swim_health", "Lifeguard local health multiplier (0 = healthy)")),
       members_active_(env.metrics.gauge("meshd_swim_members_active", "members alive or suspect, self included")),
       incarnation_(env.metrics.gauge("meshd_swim_incarnation", "our SWIM incarnation")) {
@@ -174,6 +176,16 @@ void SwimService::flush(SwimOutput& out) {
       ++send_failed_;
     }
     if (send_observer_) send_observer_(d);
+  }
+  for (const FingerprintDrift& d : out.drifts) {
+    ++fingerprint_drifts_;
+    const Member* m = swim_.table().find(d.id);
+    env_.log.warn("security", {{"kind", "fingerprint_drift"},
+                               {"id", d.id.to_hex()},
+                               {"hostname", m != nullptr ? m->hostname : std::string()},
+                               {"incarnation", d.incarnation},
+                               {"old_fingerprint", fmt::format("{:016x}", d.old_digest)},
+                               {"new_fingerprint", fmt::format("{:016x}", d.new_digest)}});
   }
   for (const MemberEvent& e : out.events) {
     ++*events_[static_cast<size_t>(e.kind)];

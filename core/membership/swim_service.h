@@ -22,6 +22,11 @@
 // the rest counted in "suppressed") and count
 // meshd_swim_dropped_total{reason=...}. Without rules (plaintext mode)
 // nothing is checked: there is no authenticated peer to compare with.
+// A known key announced with a different host-fingerprint digest at a
+// higher incarnation (SwimOutput::drifts) is logged at warn (event
+// "security", kind "fingerprint_drift", never rate-limited: it is rare and
+// each one matters) and counted in
+// meshd_security_events_total{kind="fingerprint_drift"}; the member stays.
 //
 // Observability: counters meshd_swim_{sent,send_failed,received}_total,
 // meshd_swim_dropped_total{reason} for every SwimDrop reason plus the two
@@ -137,6 +142,7 @@ class SwimService {
   uint64_t& broadcast_overflow_;
   uint64_t& table_overflow_;
   uint64_t& security_events_;
+  uint64_t& fingerprint_drifts_;
   int64_t& health_;
   int64_t& members_active_;
   int64_t& incarnation_;

@@ -67,6 +67,8 @@ void write_update(wire::Writer& w, const MemberUpdate& u) {
       w.write_bytes(u.public_key);
       w.write_u8(static_cast<uint8_t>(u.hostname.size()));
       w.write_bytes(std::span(reinterpret_cast<const uint8_t*>(u.hostname.data()), u.hostname.size()));
+      w.write_u64(u.fingerprint_digest);
+      w.write_u64(u.capability_digest);
       break;
     case MemberStatus::suspect:
     case MemberStatus::failed: write_id(w, u.origin); break;
@@ -91,6 +93,7 @@ SwimDrop read_update(wire::Reader& r, MemberUpdate& u) {
       if (!r.read_span(len, name)) return SwimDrop::truncated;
       if (!hostname_ok(name)) return SwimDrop::bad_hostname;
       u.hostname.assign(name.begin(), name.end());
+      if (!r.read_u64(u.fingerprint_digest) || !r.read_u64(u.capability_digest)) return SwimDrop::truncated;
       break;
     }
     case MemberStatus::suspect:

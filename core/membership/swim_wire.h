@@ -19,7 +19,8 @@
 //     status u8 (1 alive, 2 suspect, 3 failed, 4 left), node NodeId (16),
 //     incarnation u64, then by status:
 //       alive   address (ipv4 u32, port u16), public key (32),
-//               hostname_len u8 (<= kHostnameBytesMax), hostname bytes
+//               hostname_len u8 (<= kHostnameBytesMax), hostname bytes,
+//               fingerprint digest u64, capability digest u64
 //       suspect origin NodeId (16)
 //       failed  origin NodeId (16)
 //       left    (nothing)
@@ -48,9 +49,9 @@ constexpr uint8_t kSwimMagic1 = 0x53;  // 'S'
 constexpr uint8_t kSwimVersion = 1;
 constexpr size_t kSwimHeaderBytes = 20;
 // 255 fits the count byte; the real bound is the datagram size (an alive
-// update is 64..127 bytes, a left update 25), so at most 55 updates fit.
+// update is 80..143 bytes, a left update 25), so at most 55 updates fit.
 constexpr size_t kUpdatesPerMessageMax = 64;
-constexpr size_t kUpdateAliveBytesMin = 1 + 16 + 8 + 6 + kPublicKeyBytes + 1;
+constexpr size_t kUpdateAliveBytesMin = 1 + 16 + 8 + 6 + kPublicKeyBytes + 1 + 8 + 8;
 constexpr size_t kUpdateBytesMax = kUpdateAliveBytesMin + kHostnameBytesMax;
 
 enum class SwimType : uint8_t { ping = 1, ack = 2, ping_req = 3, nack = 4, push_pull = 5, gossip = 6 };

@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include "core/crypto/identity.h"
+#include "core/crypto/key_store.h"
 #include "core/node/incarnation.h"
 
 namespace meshd {
@@ -74,6 +75,14 @@ Status Node::start_membership(Env& upper) {
   }
   self.hostname = config_.name.substr(0, membership::kHostnameBytesMax);
   self.address = config_.listen;
+  if (!config_.security.host_fingerprint.empty()) {
+    // The first 8 bytes of the same hash the key file stores (clone
+    // detection): peers raise fingerprint_drift if our key shows up on
+    // another host. Never 0, which means "unknown".
+    const auto hash = crypto::host_fingerprint_hash(config_.security.host_fingerprint);
+    for (size_t i = 0; i < 8; ++i) self.fingerprint_digest |= uint64_t{hash[i]} << (8 * i);
+    if (self.fingerprint_digest == 0) self.fingerprint_digest = 1;
+  }
   self.incarnation = incarnation_ << kSwimIncarnationShift;
   std::vector<Address> seeds = mc.seeds;
   if (seeds.empty()) {

@@ -241,8 +241,10 @@ TEST_CASE("swim: independent confirmations shrink the suspicion timeout", "[memb
   SwimOutput out;
   std::vector<MemberUpdate> members;
   for (size_t n = 1; n < 32; ++n) members.push_back(alive(n));
-  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin(), members.begin() + 16)), 0, out);
-  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + 16, members.end())), 0, out);
+  // Three datagrams: an alive update is ~88 bytes here, 15 fit in one.
+  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin(), members.begin() + 11)), 0, out);
+  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + 11, members.begin() + 22)), 0, out);
+  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + 22, members.end())), 0, out);
   REQUIRE(a.table().count_active() == 32);
   const auto b = suspicion_bounds(4, 6, 1'000'000, 32);
 
@@ -364,4 +366,45 @@ TEST_CASE("swim: leave gossips `left`, stops probing, and drains", "[membership]
   run_to(a, 10'000'000, rest);
   for (const auto& d : rest.send) CHECK(d.type == SwimType::gossip);
   CHECK(a.leave_drained());
+}
+
+TEST_CASE("swim: a known key announced from another host raises fingerprint_drift", "[membership][swim]") {
+  SwimMember a = make(1);
+  auto with = [](uint64_t inc, uint64_t fingerprint, uint8_t key) {
+    MemberUpdate u = alive(2, inc);
+    u.public_key[0] = key;
+    u.fingerprint_digest = fingerprint;
+    return u;
+  };
+  SwimOutput out;
+  REQUIRE(a.on_datagram(addr_of(2), gossip(2, {with(1, 0xaaaa, 7)}), 0, out) == SwimDrop::none);
+  CHECK(out.drifts.empty());
+  CHECK(a.table().find(id_of(2))->fingerprint_digest == 0xaaaa);
+
+  // Same host at a higher incarnation (a restart): nothing to report.
+  out = {};
+  a.on_datagram(addr_of(2), gossip(2, {with(2, 0xaaaa, 7)}), 1, out);
+  CHECK(out.drifts.empty());
+  // A stale announcement from another host (lower incarnation): ignored.
+  a.on_datagram(addr_of(2), gossip(2, {with(1, 0xbbbb, 7)}), 2, out);
+  CHECK(out.drifts.empty());
+
+  // The same key from another host, newer: drift, reported once; the
+  // member stays alive and its entry now carries the new digest.
+  out = {};
+  a.on_datagram(addr_of(2), gossip(2, {with(3, 0xbbbb, 7)}), 3, out);
+  REQUIRE(out.drifts.size() == 1);
+  CHECK(out.drifts[0].id == id_of(2));
+  CHECK(out.drifts[0].old_digest == 0xaaaa);
+  CHECK(out.drifts[0].new_digest == 0xbbbb);
+  CHECK(a.counters().fingerprint_drifts == 1);
+  CHECK(a.table().find(id_of(2))->status == MemberStatus::alive);
+  CHECK(a.table().find(id_of(2))->fingerprint_digest == 0xbbbb);
+  out = {};
+  a.on_datagram(addr_of(2), gossip(2, {with(3, 0xbbbb, 7)}), 4, out);  // a duplicate
+  CHECK(out.drifts.empty());
+
+  // An unknown digest (0) is never a drift.
+  a.on_datagram(addr_of(2), gossip(2, {with(4, 0, 7)}), 5, out);
+  CHECK(out.drifts.empty());
 }
