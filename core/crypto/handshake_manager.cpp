@@ -92,7 +92,7 @@ Status HandshakeManager::add_peer(const NodeId& id, const Address& address, std:
   auto it = peers_.find(id);
   if (it == peers_.end()) {
     if (peers_.size() >= kPeersMax) return Status(Errc::too_large, "peer table full");
-    it = peers_.emplace(id, Peer{address, key, std::nullopt, PeerSessions(config_.session), CookieJar(psk_), 0, 0}).first;
+    it = peers_.emplace(id, Peer{address, key, std::nullopt, PeerSessions(config_.session), CookieJar(psk_), HandshakeFreshness{}, 0}).first;
     return Status::ok();
   }
   it->second.address = address;
