@@ -39,6 +39,34 @@ MemberTable::MemberTable(size_t capacity) : capacity_(capacity) {
   MESHD_ASSERT(capacity_ > 0 && capacity_ <= kMembersMax);
 }
 
+namespace {
+
+// The identity part of an alive update, into the entry.
+void take_identity(Member& m, const MemberUpdate& u) {
+  m.has_identity = true;
+  m.identity_incarnation = u.incarnation;
+  m.address = u.address;
+  m.public_key = u.public_key;
+  m.hostname = u.hostname;
+  m.fingerprint_digest = u.fingerprint_digest;
+  m.capability_digest = u.capability_digest;
+}
+
+// The entry's identity as the alive update that set it (id and status
+// are the caller's).
+MemberUpdate identity_of(const Member& m) {
+  MemberUpdate u;
+  u.incarnation = m.identity_incarnation;
+  u.address = m.address;
+  u.public_key = m.public_key;
+  u.hostname = m.hostname;
+  u.fingerprint_digest = m.fingerprint_digest;
+  u.capability_digest = m.capability_digest;
+  return u;
+}
+
+}  // namespace
+
 MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
   MESHD_ASSERT(u.hostname.size() <= kHostnameBytesMax);
   MergeResult r;
@@ -56,13 +84,7 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
     m.status_since_us = now_us;
     m.first_seen_us = now_us;
     if (u.status == MemberStatus::alive) {
-      m.has_identity = true;
-      m.identity_incarnation = u.incarnation;
-      m.address = u.address;
-      m.public_key = u.public_key;
-      m.hostname = u.hostname;
-      m.fingerprint_digest = u.fingerprint_digest;
-      m.capability_digest = u.capability_digest;
+      take_identity(m, u);
       m.last_heard_us = now_us;
       r.gained_identity = true;
       r.identity_changed = true;
@@ -77,22 +99,9 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
   Member& m = it->second;
   r.old_status = m.status;
   if (u.status == MemberStatus::alive) {
-    MemberUpdate current;
-    current.incarnation = m.identity_incarnation;
-    current.address = m.address;
-    current.public_key = m.public_key;
-    current.hostname = m.hostname;
-    current.fingerprint_digest = m.fingerprint_digest;
-    current.capability_digest = m.capability_digest;
-    if (!m.has_identity || compare_identity(u, current) > 0) {
+    if (!m.has_identity || compare_identity(u, identity_of(m)) > 0) {
       r.gained_identity = !m.has_identity;
-      m.has_identity = true;
-      m.identity_incarnation = u.incarnation;
-      m.address = u.address;
-      m.public_key = u.public_key;
-      m.hostname = u.hostname;
-      m.fingerprint_digest = u.fingerprint_digest;
-      m.capability_digest = u.capability_digest;
+      take_identity(m, u);
       r.identity_changed = true;
     }
   }
@@ -136,19 +145,15 @@ std::optional<MemberUpdate> MemberTable::update_of(const NodeId& id) const {
   const Member* m = find(id);
   if (!m) return std::nullopt;
   MemberUpdate u;
-  u.id = m->id;
-  u.incarnation = m->incarnation;
-  u.status = m->status;
   if (m->status == MemberStatus::alive) {
     // An alive verdict only ever comes from an alive update, which also
     // set the identity at the same incarnation.
     MESHD_ASSERT(m->has_identity && m->identity_incarnation == m->incarnation);
-    u.address = m->address;
-    u.public_key = m->public_key;
-    u.hostname = m->hostname;
-    u.fingerprint_digest = m->fingerprint_digest;
-    u.capability_digest = m->capability_digest;
+    u = identity_of(*m);
   }
+  u.id = m->id;
+  u.incarnation = m->incarnation;
+  u.status = m->status;
   return u;
 }
 
