@@ -52,20 +52,10 @@ std::map<std::string, std::string> peer_states(const NodeSpec& node) {
 TEST_CASE("meshd: three nodes detect a kill -9 and a restart", "[io][integration]") {
   REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
   TempDir tmp;
-  std::vector<NodeSpec> nodes;
-  for (const char* name : {"n1", "n2", "n3"}) {
-    nodes.push_back({name, free_udp_port(), tmp.sub(name), tmp.sub(std::string(name) + ".json")});
-  }
-  // The mesh PSK from a 0600 file (meshd refuses a readable one).
-  const std::string psk_path = tmp.sub("mesh.psk");
-  std::ofstream(psk_path) << kPskHex << "\n";
-  REQUIRE(::chmod(psk_path.c_str(), 0600) == 0);
+  const std::vector<NodeSpec> nodes = make_node_specs(tmp, {"n1", "n2", "n3"});
+  const std::string psk_path = write_psk_file(tmp);
   for (const NodeSpec& n : nodes) {
-    json peers = json::array();
-    for (const NodeSpec& other : nodes) {
-      if (other.name == n.name) continue;
-      peers.push_back({{"name", other.name}, {"address", "127.0.0.1:" + std::to_string(other.port)}});
-    }
+    const json peers = peers_json(nodes, n);
     const json config = {{"name", n.name},
                          {"listen", "127.0.0.1:" + std::to_string(n.port)},
                          {"data_dir", n.dir},
@@ -353,17 +343,13 @@ TEST_CASE("meshd: garbage, replayed and forged datagrams are dropped and counted
           "[io][integration]") {
   REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
   TempDir tmp;
-  std::vector<NodeSpec> nodes;
-  for (const char* name : {"a1", "a2"}) {
-    nodes.push_back({name, free_udp_port(), tmp.sub(name), tmp.sub(std::string(name) + ".json")});
-  }
+  const std::vector<NodeSpec> nodes = make_node_specs(tmp, {"a1", "a2"});
   for (const NodeSpec& n : nodes) {
-    const NodeSpec& other = n.name == "a1" ? nodes[1] : nodes[0];
     const json config = {
         {"name", n.name},
         {"listen", "127.0.0.1:" + std::to_string(n.port)},
         {"data_dir", n.dir},
-        {"peers", json::array({{{"name", other.name}, {"address", "127.0.0.1:" + std::to_string(other.port)}}})},
+        {"peers", peers_json(nodes, n)},
         {"liveness", {{"ping_interval_ms", 50}, {"down_after_ms", 400}}},
         {"security", {{"psk_hex", kPskHex}}}};
     std::ofstream(n.config_path) << config.dump(2) << "\n";

@@ -15,10 +15,13 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include <cstdint>
 #include <fstream>
 #include <functional>
+#include <initializer_list>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -141,5 +144,34 @@ struct NodeSpec {
   std::string socket() const { return dir + "/control.sock"; }
   std::string log_path() const { return dir + ".stderr"; }
 };
+
+// One NodeSpec per name: a free port, a data dir and a config path in `tmp`.
+inline std::vector<NodeSpec> make_node_specs(const TempDir& tmp, std::initializer_list<const char*> names) {
+  std::vector<NodeSpec> nodes;
+  for (const char* name : names) {
+    nodes.push_back({name, free_udp_port(), tmp.sub(name), tmp.sub(std::string(name) + ".json")});
+  }
+  return nodes;
+}
+
+// Writes kPskHex to a 0600 file in `tmp` (meshd refuses a readable one);
+// returns its path.
+inline std::string write_psk_file(const TempDir& tmp) {
+  const std::string path = tmp.sub("mesh.psk");
+  std::ofstream(path) << kPskHex << "\n";
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  return path;
+}
+
+// The config's "peers" array for `self`: every other node by name and
+// loopback address.
+inline nlohmann::json peers_json(const std::vector<NodeSpec>& nodes, const NodeSpec& self) {
+  nlohmann::json peers = nlohmann::json::array();
+  for (const NodeSpec& other : nodes) {
+    if (other.name == self.name) continue;
+    peers.push_back({{"name", other.name}, {"address", "127.0.0.1:" + std::to_string(other.port)}});
+  }
+  return peers;
+}
 
 }  // namespace meshd::io::test

@@ -52,18 +52,10 @@ TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher inca
           "[io][integration][membership]") {
   REQUIRE(::access(kMeshd.c_str(), X_OK) == 0);
   TempDir tmp;
-  std::vector<NodeSpec> nodes;
-  for (const char* name : {"m1", "m2", "m3", "m4", "m5"}) {
-    nodes.push_back({name, free_udp_port(), tmp.sub(name), tmp.sub(std::string(name) + ".json")});
-  }
-  const std::string psk_path = tmp.sub("mesh.psk");
-  std::ofstream(psk_path) << kPskHex << "\n";
-  REQUIRE(::chmod(psk_path.c_str(), 0600) == 0);
+  const std::vector<NodeSpec> nodes = make_node_specs(tmp, {"m1", "m2", "m3", "m4", "m5"});
+  const std::string psk_path = write_psk_file(tmp);
   for (const NodeSpec& n : nodes) {
-    json peers = json::array();
-    for (const NodeSpec& o : nodes) {
-      if (o.name != n.name) peers.push_back({{"name", o.name}, {"address", "127.0.0.1:" + std::to_string(o.port)}});
-    }
+    const json peers = peers_json(nodes, n);
     const json config = {{"name", n.name},
                          {"listen", "127.0.0.1:" + std::to_string(n.port)},
                          {"data_dir", n.dir},
