@@ -38,7 +38,16 @@ rc::Gen<MemberUpdate> gen_update() {
       u.hostname = *rc::gen::element<std::string>("", "a", "b");
       u.fingerprint_digest = *rc::gen::inRange<uint64_t>(0, 3);
       u.capability_digest = *rc::gen::inRange<uint64_t>(0, 2);
-    } else if (u.status != MemberStatus::left) {
+      u.instance = *rc::gen::inRange<uint64_t>(0, 2);
+      const auto alts = *rc::gen::inRange<uint32_t>(0, 3);
+      for (uint32_t k = 0; k < alts; ++k) u.alt_endpoints.push(Address{0x0b000000u + *rc::gen::inRange<uint32_t>(0, 2), 7001});
+      u.signature[0] = *rc::gen::inRange<uint8_t>(0, 2);
+    } else if (u.status == MemberStatus::left) {
+      // A leave is one signed fact per (node, incarnation): Ed25519 is
+      // deterministic, and the service drops any other key or signature.
+      u.public_key[0] = u.id.bytes[0];
+      u.signature[0] = static_cast<uint8_t>(u.incarnation);
+    } else {
       u.origin = small_id(*rc::gen::inRange<uint8_t>(1, 5));
     }
     return u;
@@ -47,12 +56,13 @@ rc::Gen<MemberUpdate> gen_update() {
 
 // The merge-relevant projection of a table (timestamps excluded).
 using Row = std::tuple<NodeId, bool, uint64_t, Address, PublicKeyBytes, std::string, uint64_t, uint64_t,
-                       uint64_t, MemberStatus>;
+                       uint64_t, MemberStatus, uint64_t, AltEndpoints, SignatureBytes, PublicKeyBytes, SignatureBytes>;
 std::vector<Row> rows(const MemberTable& t) {
   std::vector<Row> out;
   for (const auto& [id, m] : t.members()) {
     out.emplace_back(id, m.has_identity, m.identity_incarnation, m.address, m.public_key,
-                     m.hostname, m.fingerprint_digest, m.capability_digest, m.incarnation, m.status);
+                     m.hostname, m.fingerprint_digest, m.capability_digest, m.incarnation, m.status,
+                     m.instance, m.alt_endpoints, m.signature, m.left_key, m.left_signature);
   }
   return out;
 }

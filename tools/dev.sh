@@ -7,6 +7,11 @@
 #   bash tools/dev.sh matrix  gcc vs clang trace-hash determinism matrix
 #   bash tools/dev.sh bench   build the release preset and run the benchmarks
 #   bash tools/dev.sh fuzz    build the libFuzzer targets, fuzz each for $FUZZ_SECONDS
+#   bash tools/dev.sh scale   membership at scale (docs/membership.md, "At scale"): sweep every
+#                             scenarios/scale/*.json over seeds 1..$SCALE_SEEDS (default
+#                             20), then the hidden "[.membership_scale]" simulator tests
+#                             (n = 10, 100, 1000). Extra arguments replace the test tag,
+#                             e.g. `scale "[membership_scale_100]"`. Slow: ~35 min on 2 cores
 #
 # Every sub-command installs what it needs first (idempotent; skipped when all
 # packages are already present), so each is the only command needed.
@@ -83,8 +88,22 @@ case "$cmd" in
       "$f" -max_total_time="${FUZZ_SECONDS:-60}" "fuzz/corpus/$name"
     done
     ;;
+  scale)
+    install_deps
+    build default
+    # Not in CI (the scenarios/*.json glob skips scenarios/scale/): the
+    # 100-node scenario sweep prints "membership over N seeds: …"; the
+    # tests print "[membership figures] scale …" and assert the bounds.
+    # Keeps going after a failure; exits 1 at the end if anything failed.
+    failed=0
+    for sc in scenarios/scale/*.json; do
+      ./build/default/tools/meshsim sweep "$sc" --seeds "1..${SCALE_SEEDS:-20}" --jobs "$JOBS" || failed=1
+    done
+    ./build/default/meshd_tests "${1:-[.membership_scale]}" || failed=1
+    exit "$failed"
+    ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,17p' "$0"
     exit 2
     ;;
 esac

@@ -26,13 +26,26 @@ int compare_verdict(uint64_t inc_a, MemberStatus a, uint64_t inc_b, MemberStatus
   return three_way(static_cast<uint8_t>(a), static_cast<uint8_t>(b));
 }
 
+int compare_endpoints(const AltEndpoints& a, const AltEndpoints& b) {
+  if (int c = three_way(a.count, b.count)) return c;
+  for (size_t i = 0; i < a.count; ++i) {
+    if (int c = three_way(a.at[i], b.at[i])) return c;
+  }
+  return 0;
+}
+
+// Every identity byte takes part, so that two claims at one incarnation
+// are ordered the same way whatever order they arrive in.
 int compare_identity(const MemberUpdate& a, const MemberUpdate& b) {
   if (int c = three_way(a.incarnation, b.incarnation)) return c;
   if (int c = three_way(a.address, b.address)) return c;
+  if (int c = compare_endpoints(a.alt_endpoints, b.alt_endpoints)) return c;
+  if (int c = three_way(a.instance, b.instance)) return c;
   if (int c = three_way(a.public_key, b.public_key)) return c;
   if (int c = three_way(a.hostname, b.hostname)) return c;
   if (int c = three_way(a.fingerprint_digest, b.fingerprint_digest)) return c;
-  return three_way(a.capability_digest, b.capability_digest);
+  if (int c = three_way(a.capability_digest, b.capability_digest)) return c;
+  return three_way(a.signature, b.signature);
 }
 
 MemberTable::MemberTable(size_t capacity) : capacity_(capacity) {
@@ -45,11 +58,25 @@ namespace {
 void take_identity(Member& m, const MemberUpdate& u) {
   m.has_identity = true;
   m.identity_incarnation = u.incarnation;
+  m.instance = u.instance;
   m.address = u.address;
+  m.alt_endpoints = u.alt_endpoints;
   m.public_key = u.public_key;
   m.hostname = u.hostname;
   m.fingerprint_digest = u.fingerprint_digest;
   m.capability_digest = u.capability_digest;
+  m.signature = u.signature;
+}
+
+// The verdict part of an update, into the entry (a left update keeps the
+// owner's key and signature so it can be relayed as signed).
+void take_verdict(Member& m, const MemberUpdate& u) {
+  m.incarnation = u.incarnation;
+  m.status = u.status;
+  // Only the current verdict's leave is kept (else an overtaken leave
+  // would linger depending on arrival order).
+  m.left_key = u.status == MemberStatus::left ? u.public_key : PublicKeyBytes{};
+  m.left_signature = u.status == MemberStatus::left ? u.signature : SignatureBytes{};
 }
 
 // The entry's identity as the alive update that set it (id and status
@@ -57,11 +84,14 @@ void take_identity(Member& m, const MemberUpdate& u) {
 MemberUpdate identity_of(const Member& m) {
   MemberUpdate u;
   u.incarnation = m.identity_incarnation;
+  u.instance = m.instance;
   u.address = m.address;
+  u.alt_endpoints = m.alt_endpoints;
   u.public_key = m.public_key;
   u.hostname = m.hostname;
   u.fingerprint_digest = m.fingerprint_digest;
   u.capability_digest = m.capability_digest;
+  u.signature = m.signature;
   return u;
 }
 
@@ -79,8 +109,7 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
     }
     Member m;
     m.id = u.id;
-    m.incarnation = u.incarnation;
-    m.status = u.status;
+    take_verdict(m, u);
     m.status_since_us = now_us;
     m.first_seen_us = now_us;
     if (u.status == MemberStatus::alive) {
@@ -108,8 +137,7 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
   if (compare_verdict(u.incarnation, u.status, m.incarnation, m.status) > 0) {
     r.verdict_changed = true;
     r.status_changed = u.status != m.status;
-    m.incarnation = u.incarnation;
-    m.status = u.status;
+    take_verdict(m, u);
     if (r.status_changed) m.status_since_us = now_us;
   }
   // An accepted alive at the current incarnation is a heartbeat.
@@ -150,6 +178,9 @@ std::optional<MemberUpdate> MemberTable::update_of(const NodeId& id) const {
     // set the identity at the same incarnation.
     MESHD_ASSERT(m->has_identity && m->identity_incarnation == m->incarnation);
     u = identity_of(*m);
+  } else if (m->status == MemberStatus::left) {
+    u.public_key = m->left_key;
+    u.signature = m->left_signature;
   }
   u.id = m->id;
   u.incarnation = m->incarnation;

@@ -1,8 +1,9 @@
 // MemberTable: the membership layer's peer table and its SWIM merge rules.
 //
 // One entry per NodeId. An entry has two independently merged parts:
-//  * identity  — public key, hostname, endpoint Address — taken from the
-//    best `alive` update seen, ordered by (incarnation, identity bytes);
+//  * identity  — instance, endpoints, public key, hostname, digests and the
+//    owner's signature — taken from the best `alive` update seen, ordered
+//    by (incarnation, identity bytes);
 //  * verdict   — (incarnation, status) — the maximum over every update
 //    seen, ordered by incarnation, then status rank
 //    alive < suspect < failed < left.
@@ -27,10 +28,12 @@
 // Pure data structure: no I/O, no clock, no randomness. Not thread-safe.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +46,30 @@ namespace meshd::membership {
 constexpr size_t kMembersMax = 4096;
 constexpr size_t kPublicKeyBytes = 32;
 constexpr size_t kHostnameBytesMax = 63;  // one DNS label
+constexpr size_t kSignatureBytes = 64;    // Ed25519
+// Endpoints one node announces (primary + alternates): a multi-homed node
+// (LAN + NAT'd public address) is reachable on each.
+constexpr size_t kEndpointsMax = 4;
 
 using PublicKeyBytes = std::array<uint8_t, kPublicKeyBytes>;
+using SignatureBytes = std::array<uint8_t, kSignatureBytes>;
+
+// The endpoints after the primary `address`, in the owner's order of
+// preference. Value type, totally ordered (count, then addresses).
+struct AltEndpoints {
+  std::array<Address, kEndpointsMax - 1> at{};
+  uint8_t count = 0;
+  std::span<const Address> view() const { return std::span(at.data(), count); }
+  bool push(const Address& a) {
+    if (count == at.size()) return false;
+    at[count++] = a;
+    return true;
+  }
+  bool operator==(const AltEndpoints& o) const {
+    return count == o.count && std::equal(at.begin(), at.begin() + count, o.at.begin());
+  }
+};
+int compare_endpoints(const AltEndpoints& a, const AltEndpoints& b);
 
 // Wire values are fixed (swim_wire.h); the order of the values is the
 // merge rank at equal incarnation.
@@ -52,17 +77,22 @@ enum class MemberStatus : uint8_t { alive = 1, suspect = 2, failed = 3, left = 4
 std::string_view member_status_name(MemberStatus status);
 
 // One gossiped fact about a node: the unit of dissemination and merging.
-// Identity fields are meaningful only when status == alive; `origin` (who
-// suspected or declared the node failed) only for suspect/failed.
+// Identity fields are meaningful only when status == alive; `public_key`
+// and `signature` for alive and left (the facts only the node itself may
+// state: swim_wire.h signs them with its key); `origin` (who suspected or
+// declared the node failed) only for suspect/failed.
 struct MemberUpdate {
   NodeId id;
   uint64_t incarnation = 0;
   MemberStatus status = MemberStatus::alive;
-  Address address;
+  uint64_t instance = 0;  // the owner's life (persisted boot count): orders twins
+  Address address;        // primary endpoint
+  AltEndpoints alt_endpoints;
   PublicKeyBytes public_key{};
   std::string hostname;  // <= kHostnameBytesMax bytes
   uint64_t fingerprint_digest = 0;  // BLAKE2b-64 of the host fingerprint (0: unknown)
-  uint64_t capability_digest = 0;   // digest of the signed capability set (0: none yet)
+  uint64_t capability_digest = 0;   // digest of the announced capability set (0: none)
+  SignatureBytes signature{};       // by the owner's key; zero in plaintext meshes
   NodeId origin;
   bool operator==(const MemberUpdate&) const = default;
 };
@@ -71,11 +101,16 @@ struct Member {
   NodeId id;
   bool has_identity = false;      // an alive update has been merged
   uint64_t identity_incarnation = 0;
+  uint64_t instance = 0;
   Address address;
+  AltEndpoints alt_endpoints;
   PublicKeyBytes public_key{};
   std::string hostname;
   uint64_t fingerprint_digest = 0;
   uint64_t capability_digest = 0;
+  SignatureBytes signature{};     // the owner's, over the identity's alive update
+  PublicKeyBytes left_key{};      // status left: the key and signature of that
+  SignatureBytes left_signature{};//   left update (re-gossiped as received)
   uint64_t incarnation = 0;       // of the verdict
   MemberStatus status = MemberStatus::alive;
   int64_t status_since_us = 0;    // local time the verdict last changed

@@ -19,6 +19,41 @@ std::string_view member_event_name(MemberEventKind kind) {
   return "invalid";
 }
 
+std::string_view identity_policy_name(IdentityPolicy policy) {
+  switch (policy) {
+    case IdentityPolicy::prefer_newest: return "prefer_newest";
+    case IdentityPolicy::prefer_oldest: return "prefer_oldest";
+    case IdentityPolicy::allow_concurrent: return "allow_concurrent";
+  }
+  return "invalid";
+}
+
+std::optional<IdentityPolicy> identity_policy_from_name(std::string_view name) {
+  for (auto p : {IdentityPolicy::prefer_newest, IdentityPolicy::prefer_oldest, IdentityPolicy::allow_concurrent}) {
+    if (identity_policy_name(p) == name) return p;
+  }
+  return std::nullopt;
+}
+
+std::string_view announce_result_name(AnnounceResult result) {
+  switch (result) {
+    case AnnounceResult::changed: return "changed";
+    case AnnounceResult::refreshed: return "refreshed";
+    case AnnounceResult::throttled: return "throttled";
+    case AnnounceResult::not_running: return "not_running";
+  }
+  return "invalid";
+}
+
+std::string_view conflict_action_name(IdentityConflict::Action action) {
+  switch (action) {
+    case IdentityConflict::Action::kept: return "kept";
+    case IdentityConflict::Action::yielded: return "yielded";
+    case IdentityConflict::Action::concurrent: return "concurrent";
+  }
+  return "invalid";
+}
+
 namespace {
 std::optional<MemberStatus> visible(const Member* m) {
   if (!m || !m->has_identity) return std::nullopt;
@@ -27,9 +62,10 @@ std::optional<MemberStatus> visible(const Member* m) {
 }  // namespace
 
 SwimMember::SwimMember(const SwimConfig& config, const SwimIdentity& self,
-                       std::vector<Address> seeds, RandomStream rng, int64_t now_us)
-    : config_(config), self_(self), seeds_(std::move(seeds)), rng_(std::move(rng)),
-      table_(config.members_max) {
+                       std::vector<Address> seeds, RandomStream rng, int64_t now_us,
+                       UpdateSigner signer)
+    : config_(config), self_(self), signer_(std::move(signer)), seeds_(std::move(seeds)),
+      rng_(std::move(rng)), table_(config.members_max) {
   MESHD_ASSERT(config_.protocol_period_us > 0 && config_.probe_timeout_us > 0);
   MESHD_ASSERT_MSG(config_.probe_timeout_us < config_.protocol_period_us,
                    "the indirect phase needs time before the period ends");
@@ -38,10 +74,16 @@ SwimMember::SwimMember(const SwimConfig& config, const SwimIdentity& self,
   MESHD_ASSERT(config_.health_max <= kHealthMaxLimit);
   MESHD_ASSERT(config_.suspicion_mult >= 1 && config_.suspicion_max_timeout_mult >= 1);
   MESHD_ASSERT(config_.gossip_interval_us > 0 && config_.push_pull_interval_us > 0 &&
-               config_.join_retry_us > 0 && config_.reap_after_us > 0);
+               config_.join_retry_us > 0 && config_.reap_after_us > 0 &&
+               config_.reannounce_interval_us > 0);
   MESHD_ASSERT(seeds_.size() <= kSeedsMax);
+  MESHD_ASSERT(config_.datagram_bytes_max >= kSwimDatagramBytesMin &&
+               config_.datagram_bytes_max <= kDatagramBytesMax);
   MESHD_ASSERT(!self_.id.is_zero() && self_.hostname.size() <= kHostnameBytesMax);
+  update_self();
   table_.apply(self_alive(), now_us);
+  last_announce_us_ = now_us;
+  next_reannounce_us_ = now_us + config_.reannounce_interval_us;
   joined_ = std::none_of(seeds_.begin(), seeds_.end(),
                          [&](const Address& a) { return a != self_.address; });
   // Random phases so that nodes booted together do not probe in lockstep.
@@ -70,7 +112,7 @@ void SwimMember::send(const Address& to, SwimMessage m, SwimOutput& out,
   if (first) updates.push_back(*first);
   for (size_t i : order) updates.push_back(broadcasts_[i].update);
   size_t written = 0;
-  std::vector<uint8_t> bytes = encode(m, updates, &written);
+  std::vector<uint8_t> bytes = encode(m, updates, &written, config_.datagram_bytes_max);
   if (m.type == SwimType::gossip && written == 0) return;
   const uint32_t limit = retransmit_limit(config_.retransmit_mult, active_count());
   for (size_t k = skip; k < written; ++k) ++broadcasts_[order[k - skip]].transmits;
@@ -92,7 +134,8 @@ void SwimMember::send_full_state(const Address& to, uint8_t flags, SwimOutput& o
     m.sender = self_.id;
     m.flags = first ? flags : 0;  // one answer per exchange, not per chunk
     size_t written = 0;
-    std::vector<uint8_t> bytes = encode(m, std::span(state).subspan(offset), &written);
+    std::vector<uint8_t> bytes =
+        encode(m, std::span(state).subspan(offset), &written, config_.datagram_bytes_max);
     MESHD_ASSERT(written > 0 || offset == state.size());
     offset += written;
     out.send.push_back(SwimDatagram{to, SwimType::push_pull, std::move(bytes)});
@@ -175,30 +218,127 @@ void SwimMember::merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
   emit(before, m, now_us, out);
 }
 
-MemberUpdate SwimMember::self_alive() const {
+void SwimMember::sign(MemberUpdate& u) const {
+  u.signature = {};
+  if (signer_) u.signature = signer_(update_signing_bytes(u));
+}
+
+MemberUpdate unsigned_alive(const SwimIdentity& self) {
   MemberUpdate me;
-  me.id = self_.id;
-  me.incarnation = self_.incarnation;
-  me.address = self_.address;
-  me.public_key = self_.public_key;
-  me.hostname = self_.hostname;
-  me.fingerprint_digest = self_.fingerprint_digest;
-  me.capability_digest = self_.capability_digest;
+  me.id = self.id;
+  me.incarnation = self.incarnation;
+  me.instance = self.instance;
+  me.address = self.address;
+  me.alt_endpoints = self.alt_endpoints;
+  me.public_key = self.public_key;
+  me.hostname = self.hostname;
+  me.fingerprint_digest = self.fingerprint_digest;
+  me.capability_digest = self.capability_digest;
   return me;
 }
 
+void SwimMember::update_self() {
+  MESHD_ASSERT(self_.hostname.size() <= kHostnameBytesMax);
+  MemberUpdate me = unsigned_alive(self_);
+  sign(me);
+  self_update_ = std::move(me);
+}
+
+void SwimMember::reassert(uint64_t incarnation, int64_t now_us) {
+  MESHD_ASSERT(incarnation > self_.incarnation);
+  self_.incarnation = incarnation;
+  update_self();
+  table_.apply(self_alive(), now_us);
+  enqueue(self_alive());
+  last_announce_us_ = now_us;
+}
+
 void SwimMember::refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
-  (void)out;
-  if (leaving_) return;  // our own `left` must not be undone
+  if (leaving_ || displaced_) return;  // our own `left` must not be undone
+  if (u.status == MemberStatus::alive && u.address != self_.address && u.incarnation >= self_.incarnation) {
+    // Another endpoint speaks as us at least as recently as we do. (A
+    // past life of ours that moved announced a lower incarnation: a
+    // restart starts above anything its earlier life said.)
+    on_twin(u, now_us, out);
+    return;
+  }
   const bool accused = u.status != MemberStatus::alive && u.incarnation >= self_.incarnation;
   const bool overtaken = u.status == MemberStatus::alive && u.incarnation > self_.incarnation;
   if (!accused && !overtaken) return;
   if (u.status == MemberStatus::suspect || u.status == MemberStatus::failed) adjust_health(+1);
-  self_.incarnation = u.incarnation + 1;
-  const MemberUpdate me = self_alive();
-  table_.apply(me, now_us);
-  enqueue(me);
+  reassert(u.incarnation + 1, now_us);
   ++counters_.refutations;
+}
+
+void SwimMember::on_twin(const MemberUpdate& u, int64_t now_us, SwimOutput& out) {
+  IdentityConflict c;
+  c.other_address = u.address;
+  c.other_instance = u.instance;
+  c.other_incarnation = u.incarnation;
+  // Ages are (instance, address): a higher instance started later; two
+  // copies of one data directory tie on instance and the address decides,
+  // the same way on both sides.
+  const bool other_newer = std::pair(u.instance, u.address) > std::pair(self_.instance, self_.address);
+  switch (config_.identity_policy) {
+    case IdentityPolicy::prefer_newest:
+      c.action = other_newer ? IdentityConflict::Action::yielded : IdentityConflict::Action::kept;
+      break;
+    case IdentityPolicy::prefer_oldest:
+      c.action = other_newer ? IdentityConflict::Action::kept : IdentityConflict::Action::yielded;
+      break;
+    case IdentityPolicy::allow_concurrent: c.action = IdentityConflict::Action::concurrent; break;
+  }
+  const std::pair<Address, uint64_t> twin{u.address, u.instance};
+  if (last_twin_ != twin || c.action == IdentityConflict::Action::yielded) {
+    last_twin_ = twin;
+    ++counters_.identity_conflicts;
+    out.conflicts.push_back(c);
+  }
+  switch (c.action) {
+    case IdentityConflict::Action::kept:
+      reassert(u.incarnation + 1, now_us);  // outbid the twin everywhere
+      ++counters_.refutations;
+      break;
+    case IdentityConflict::Action::yielded:
+      displaced_ = c;
+      probe_.reset();
+      relays_.clear();
+      broadcasts_.clear();
+      suspicions_.clear();
+      break;
+    case IdentityConflict::Action::concurrent: break;  // no war: the higher incarnation is reached
+  }
+}
+
+AnnounceResult SwimMember::announce(const SwimAnnouncement& content, int64_t now_us, SwimOutput& out) {
+  if (leaving_ || displaced_) return AnnounceResult::not_running;
+  MESHD_ASSERT(content.hostname.size() <= kHostnameBytesMax);
+  if (static_cast<const SwimAnnouncement&>(self_) != content) {
+    static_cast<SwimAnnouncement&>(self_) = content;
+    reassert(self_.incarnation + 1, now_us);
+    ++counters_.announces_changed;
+    gossip_to_random_members(out);
+    return AnnounceResult::changed;
+  }
+  if (now_us - last_announce_us_ < config_.reannounce_interval_us) {
+    ++counters_.announces_throttled;
+    return AnnounceResult::throttled;
+  }
+  last_announce_us_ = now_us;
+  enqueue(self_alive());
+  ++counters_.announces_refreshed;
+  gossip_to_random_members(out);
+  return AnnounceResult::refreshed;
+}
+
+void SwimMember::tick_reannounce(int64_t now_us, SwimOutput& out) {
+  if (leaving_ || displaced_ || now_us < next_reannounce_us_) return;
+  next_reannounce_us_ = now_us + config_.reannounce_interval_us;
+  if (now_us - last_announce_us_ < config_.reannounce_interval_us) return;  // news went out lately
+  last_announce_us_ = now_us;
+  enqueue(self_alive());  // piggybacked from now on; no extra datagram
+  ++counters_.announces_refreshed;
+  (void)out;
 }
 
 void SwimMember::start_suspicion(const MemberUpdate& u, int64_t now_us) {
@@ -245,7 +385,9 @@ void SwimMember::emit(std::optional<MemberStatus> before, const Member* after, i
 
 int64_t SwimMember::next_tick_us() const {
   int64_t t = next_gossip_us_;
+  if (displaced_) return t;  // nothing else runs; gossip ticks are no-ops
   if (!leaving_) {
+    t = std::min(t, next_reannounce_us_);
     if (probe_) {
       t = std::min(t, probe_->end_us);
       if (!probe_->indirect_sent) t = std::min(t, probe_->indirect_at_us);
@@ -261,10 +403,15 @@ int64_t SwimMember::next_tick_us() const {
 }
 
 void SwimMember::on_tick(int64_t now_us, SwimOutput& out) {
+  if (displaced_) {
+    next_gossip_us_ = now_us + config_.gossip_interval_us;
+    return;
+  }
   tick_relays(now_us, out);
   tick_probe(now_us, out);
   tick_join(now_us, out);
   tick_push_pull(now_us, out);
+  tick_reannounce(now_us, out);
   // After probing: a failed probe may confirm a suspicion into the past.
   tick_suspicions(now_us, out);
   tick_gossip(now_us, out);  // last: carries whatever this tick learned
@@ -325,6 +472,16 @@ void SwimMember::tick_probe(int64_t now_us, SwimOutput& out) {
     for (const Member* h : helpers) addresses.push_back(h->address);
     probe_->indirect_sent = true;
     probe_->nacks_expected = static_cast<uint32_t>(addresses.size());
+    // A multi-homed target may be reachable on another of its endpoints.
+    const AltEndpoints alternates = probe_->alt_endpoints;
+    for (const Address& a : alternates.view()) {
+      SwimMessage ping;
+      ping.type = SwimType::ping;
+      ping.seq = probe_->seq;
+      ping.target = probe_->target;
+      send(a, ping, out);
+      ++counters_.alt_endpoint_pings;
+    }
     for (const Address& a : addresses) {
       SwimMessage req;
       req.type = SwimType::ping_req;
@@ -350,6 +507,7 @@ void SwimMember::start_probe(int64_t now_us, SwimOutput& out) {
   Probe p;
   p.target = *target;
   p.address = m->address;
+  p.alt_endpoints = m->alt_endpoints;
   p.seq = next_seq_++;
   p.start_us = now_us;
   p.indirect_at_us = now_us + scaled(config_.probe_timeout_us);
@@ -459,13 +617,15 @@ void SwimMember::reap(int64_t now_us, SwimOutput& out) {
 }
 
 void SwimMember::leave(int64_t now_us, SwimOutput& out) {
-  if (leaving_) return;
+  if (leaving_ || displaced_) return;
   leaving_ = true;
   probe_.reset();
   MemberUpdate me;
   me.id = self_.id;
   me.incarnation = self_.incarnation;
   me.status = MemberStatus::left;
+  me.public_key = self_.public_key;
+  sign(me);
   table_.apply(me, now_us);
   enqueue(me);
   gossip_to_random_members(out);
@@ -535,7 +695,16 @@ SwimDrop SwimMember::on_datagram(const Address& from, std::span<const uint8_t> b
     ++counters_.dropped[static_cast<size_t>(drop)];
     return drop;
   }
+  if (displaced_) {
+    ++counters_.dropped[static_cast<size_t>(SwimDrop::displaced)];
+    return SwimDrop::displaced;
+  }
   if (m->sender == self_.id) {
+    // A twin (our identity on another endpoint) talks to us: its own
+    // alive update is the news (refute() applies the policy).
+    for (const MemberUpdate& u : m->updates) {
+      if (u.id == self_.id) merge(u, now_us, out);
+    }
     ++counters_.dropped[static_cast<size_t>(SwimDrop::from_self)];
     return SwimDrop::from_self;
   }

@@ -49,11 +49,33 @@
 //    drained; probing stops. leave_drained() says when the service may stop.
 //  * Reaping: failed/left entries are removed reap_after_us after their
 //    status last changed (checked once per protocol period).
+//  * Signatures: our own alive and left updates are signed with the
+//    Signer given at construction (update_signing_bytes); relayed updates
+//    keep their owner's signature. Verification is the service's.
+//  * Announcements: announce(content) re-announces us. Changed content is
+//    gossiped at once at a new incarnation; unchanged content at most once
+//    per reannounce_interval (the rest is counted as throttled). The member
+//    also re-announces itself every reannounce_interval on its own, so a
+//    member that lost our alive to a full queue learns it without waiting
+//    for anti-entropy.
+//  * Twins (one identity used from two endpoints at once): an alive update
+//    about us, from another endpoint, at an incarnation >= ours, signed by
+//    our key. IdentityPolicy decides: prefer_newest (the higher (instance,
+//    address) keeps the identity), prefer_oldest (the lower keeps it),
+//    allow_concurrent (nobody fights: neither refutes the other's alive, so
+//    the one with the higher incarnation is reached and the other takes over
+//    by refuting when it is suspected). The loser yields: it stops taking
+//    part (displaced(); every datagram dropped as `displaced`). Each twin
+//    seen is reported once in SwimOutput::conflicts.
+//  * Endpoints: a member may announce up to kEndpointsMax; probes go to the
+//    primary, and when it does not answer in time the alternates are pinged
+//    directly alongside the ping_reqs (an ack on any of them counts).
 //
 // Defaults are memberlist's DefaultLANConfig where it has an equivalent.
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -74,6 +96,15 @@ constexpr uint32_t kHealthMaxLimit = 16;
 constexpr uint32_t kIndirectProbesMax = 16;
 constexpr uint32_t kGossipFanoutMax = 16;
 
+// What a node does when another endpoint announces its own identity.
+enum class IdentityPolicy : uint8_t { prefer_newest, prefer_oldest, allow_concurrent };
+std::string_view identity_policy_name(IdentityPolicy policy);
+std::optional<IdentityPolicy> identity_policy_from_name(std::string_view name);
+
+// Signs update_signing_bytes() with our key; unset: updates carry a zero
+// signature (plaintext meshes and pure simulations).
+using UpdateSigner = std::function<SignatureBytes(std::span<const uint8_t>)>;
+
 struct SwimConfig {
   int64_t protocol_period_us = 1'000'000;     // memberlist ProbeInterval
   int64_t probe_timeout_us = 500'000;         // memberlist ProbeTimeout
@@ -93,18 +124,48 @@ struct SwimConfig {
   int64_t push_pull_interval_us = 30'000'000; // memberlist PushPullInterval
   int64_t join_retry_us = 2'000'000;          // seeds re-contacted until one answers
   int64_t reap_after_us = 3'600'000'000;      // failed/left kept 1 h (reconnect window)
+  // Unchanged re-announcements at most this often (and one on our own
+  // this often); a changed announcement goes at once.
+  int64_t reannounce_interval_us = 60'000'000;
+  IdentityPolicy identity_policy = IdentityPolicy::prefer_newest;
   size_t members_max = kMembersMax;
+  // Largest datagram we send (kSwimDatagramBytesMin..kDatagramBytesMax).
+  // Over an encrypting transport it must be the transport's payload limit
+  // (Node sets it): a larger one is refused there and lost.
+  size_t datagram_bytes_max = kDatagramBytesMax;
 };
 
-struct SwimIdentity {
-  NodeId id;
+// What we announce about ourselves (changes go through announce()).
+struct SwimAnnouncement {
   PublicKeyBytes public_key{};
   std::string hostname;
-  Address address;          // where others reach us
+  Address address;                  // primary endpoint: where others reach us
+  AltEndpoints alt_endpoints;       // further endpoints, in preference order
   uint64_t fingerprint_digest = 0;  // BLAKE2b-64 of our host fingerprint (0: none)
-  uint64_t capability_digest = 0;   // our capability set's digest (0: none yet)
-  uint64_t incarnation = 1; // persisted boot count: a restart starts higher
+  uint64_t capability_digest = 0;   // our capability set's digest (0: none)
+  bool operator==(const SwimAnnouncement&) const = default;
 };
+
+struct SwimIdentity : SwimAnnouncement {
+  NodeId id;
+  uint64_t incarnation = 1; // persisted boot count: a restart starts higher
+  uint64_t instance = 0;    // this life (persisted boot count): orders twins
+};
+
+// Our alive update as `self` would announce it, unsigned.
+MemberUpdate unsigned_alive(const SwimIdentity& self);
+
+enum class AnnounceResult : uint8_t { changed, refreshed, throttled, not_running };
+std::string_view announce_result_name(AnnounceResult result);
+
+// Another endpoint announced our identity (see "Twins" above).
+struct IdentityConflict {
+  Address other_address;
+  uint64_t other_instance = 0;
+  uint64_t other_incarnation = 0;
+  enum class Action : uint8_t { kept, yielded, concurrent } action = Action::kept;
+};
+std::string_view conflict_action_name(IdentityConflict::Action action);
 
 enum class MemberEventKind : uint8_t { joined, alive, suspect, failed, left, reaped };
 std::string_view member_event_name(MemberEventKind kind);
@@ -136,6 +197,7 @@ struct SwimOutput {
   std::vector<SwimDatagram> send;
   std::vector<MemberEvent> events;
   std::vector<FingerprintDrift> drifts;
+  std::vector<IdentityConflict> conflicts;
 };
 
 struct SwimCounters {
@@ -150,13 +212,18 @@ struct SwimCounters {
   uint64_t table_overflow = 0;
   uint64_t push_pulls_sent = 0;
   uint64_t fingerprint_drifts = 0;
+  uint64_t announces_changed = 0;
+  uint64_t announces_refreshed = 0;      // unchanged, sent (incl. the periodic ones)
+  uint64_t announces_throttled = 0;      // unchanged, within reannounce_interval
+  uint64_t alt_endpoint_pings = 0;
+  uint64_t identity_conflicts = 0;
   std::array<uint64_t, kSwimDropReasons> dropped{};
 };
 
 class SwimMember {
  public:
   SwimMember(const SwimConfig& config, const SwimIdentity& self, std::vector<Address> seeds,
-             RandomStream rng, int64_t now_us);
+             RandomStream rng, int64_t now_us, UpdateSigner signer = {});
 
   void on_tick(int64_t now_us, SwimOutput& out);
   SwimDrop on_datagram(const Address& from, std::span<const uint8_t> bytes, int64_t now_us,
@@ -168,6 +235,15 @@ class SwimMember {
   bool leaving() const { return leaving_; }
   // True once our `left` update has been transmitted retransmit-limit times.
   bool leave_drained() const;
+  // Re-announce ourselves with this content (see the header comment):
+  // changed → new incarnation, gossiped now; unchanged → gossiped again if
+  // reannounce_interval has passed since the last announcement, else
+  // throttled. Not while leaving or displaced.
+  AnnounceResult announce(const SwimAnnouncement& content, int64_t now_us, SwimOutput& out);
+  // We yielded our identity to a twin and take no further part.
+  bool displaced() const { return displaced_.has_value(); }
+  const std::optional<IdentityConflict>& displaced_by() const { return displaced_; }
+  const SwimIdentity& self() const { return self_; }
 
   const MemberTable& table() const { return table_; }
   const SwimConfig& config() const { return config_; }
@@ -184,6 +260,7 @@ class SwimMember {
   struct Probe {
     NodeId target;
     Address address;
+    AltEndpoints alt_endpoints;
     uint64_t seq = 0;
     int64_t start_us = 0;
     int64_t indirect_at_us = 0;
@@ -220,9 +297,17 @@ class SwimMember {
   void enqueue(const MemberUpdate& u);
   // State.
   void merge(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
-  // Our own alive update at our current incarnation.
-  MemberUpdate self_alive() const;
+  // Our own alive update at our current incarnation (signed).
+  const MemberUpdate& self_alive() const { return self_update_; }
+  // Re-signs self_update_ after self_ changed.
+  void update_self();
+  void sign(MemberUpdate& u) const;
+  // Takes a new incarnation and gossips our alive.
+  void reassert(uint64_t incarnation, int64_t now_us);
   void refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
+  // An alive update about us from another endpoint: IdentityPolicy.
+  void on_twin(const MemberUpdate& u, int64_t now_us, SwimOutput& out);
+  void tick_reannounce(int64_t now_us, SwimOutput& out);
   void start_suspicion(const MemberUpdate& u, int64_t now_us);
   void confirm_suspicion(Suspicion& s, const NodeId& origin, const MemberUpdate& u);
   void emit(std::optional<MemberStatus> before, const Member* after, int64_t now_us,
@@ -255,6 +340,12 @@ class SwimMember {
 
   SwimConfig config_;
   SwimIdentity self_;
+  UpdateSigner signer_;
+  MemberUpdate self_update_;
+  int64_t last_announce_us_ = 0;
+  int64_t next_reannounce_us_ = 0;
+  std::optional<IdentityConflict> displaced_;
+  std::optional<std::pair<Address, uint64_t>> last_twin_;  // reported once each
   std::vector<Address> seeds_;
   RandomStream rng_;
   MemberTable table_;

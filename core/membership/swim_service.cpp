@@ -7,6 +7,7 @@ namespace meshd::membership {
 std::string_view swim_service_drop_name(size_t reason) {
   if (reason == kSwimServiceDropSenderMismatch) return "sender_mismatch";
   if (reason == kSwimServiceDropIdentityRejected) return "identity_rejected";
+  if (reason == kSwimServiceDropBadSignature) return "bad_signature";
   if (reason < kSwimDropReasons) return swim_drop_name(static_cast<SwimDrop>(reason));
   return "invalid";
 }
@@ -15,7 +16,7 @@ SwimService::SwimService(Env& env, const SwimConfig& config, const SwimIdentity&
                          std::vector<Address> seeds, IdentityRules rules)
     : env_(env),
       swim_(config, self, std::move(seeds), env.random.stream("membership", "swim"),
-            env.clock.monotonic_us()),
+            env.clock.monotonic_us(), rules.sign),
       self_(self),
       rules_(std::move(rules)),
       wake_(env.runtime),
@@ -29,6 +30,8 @@ SwimService::SwimService(Env& env, const SwimConfig& config, const SwimIdentity&
       security_events_(env.metrics.counter("meshd_security_events_total{kind=\"identity_claim_rejected\"}",
                                            "structured security events")),
       fingerprint_drifts_(env.metrics.counter("meshd_security_events_total{kind=\"fingerprint_drift\"}",
+                                              "structured security events")),
+      identity_conflicts_(env.metrics.counter("meshd_security_events_total{kind=\"identity_conflict\"}",
                                               "structured security events")),
       health_(env.metrics.gauge("meshd_swim_health", "Lifeguard local health multiplier (0 = healthy)")),
       members_active_(env.metrics.gauge("meshd_swim_members_active", "members alive or suspect, self included")),
@@ -122,8 +125,44 @@ void SwimService::reject(size_t reason, const Address& from, const NodeId& claim
   security_suppressed_ = 0;
 }
 
+bool SwimService::admit_update(const Address& from, const NodeId& sender, const MemberUpdate& u) {
+  const Member* known = swim_.table().find(u.id);
+  if (rules_.derive_id && u.id != sender) {
+    // The sender itself was authenticated by the transport and may carry a
+    // new key of its own (a rotation); about others only the bound key, or
+    // for a node new to us the key it derives from.
+    const bool bound = known != nullptr && known->has_identity;
+    if (bound ? known->public_key != u.public_key : rules_.derive_id(u.public_key) != u.id) {
+      reject(kSwimServiceDropIdentityRejected, from, u.id,
+             bound ? fmt::format("{} update with a key other than the bound one", member_status_name(u.status))
+                   : fmt::format("{} update for an unknown node whose id is not its key's", member_status_name(u.status)));
+      return false;
+    }
+  }
+  if (!rules_.verify) return true;
+  if (known != nullptr) {
+    // Already verified when it entered the table: the same signed fact.
+    if (u.status == MemberStatus::alive && known->has_identity && known->identity_incarnation == u.incarnation &&
+        known->signature == u.signature && known->public_key == u.public_key) {
+      return true;
+    }
+    if (u.status == MemberStatus::left && known->status == MemberStatus::left &&
+        known->incarnation == u.incarnation && known->left_signature == u.signature &&
+        known->left_key == u.public_key) {
+      return true;
+    }
+  }
+  ++signatures_verified_;
+  if (!rules_.verify(u.public_key, update_signing_bytes(u), u.signature)) {
+    reject(kSwimServiceDropBadSignature, from, u.id,
+           fmt::format("{} update whose signature does not verify", member_status_name(u.status)));
+    return false;
+  }
+  return true;
+}
+
 bool SwimService::admit(const Address& from, std::span<const uint8_t> bytes) {
-  if (!rules_.peer_id && !rules_.derive_id) return true;
+  if (!rules_.peer_id && !rules_.derive_id && !rules_.verify) return true;
   SwimDrop codec = SwimDrop::none;
   auto m = decode_swim(bytes, &codec);
   if (!m) return true;  // the state machine drops and counts it by reason
@@ -136,20 +175,9 @@ bool SwimService::admit(const Address& from, std::span<const uint8_t> bytes) {
       return false;
     }
   }
-  if (rules_.derive_id) {
-    for (const MemberUpdate& u : m->updates) {
-      if (u.status != MemberStatus::alive || u.id == m->sender) continue;
-      const Member* known = swim_.table().find(u.id);
-      if (known != nullptr && known->has_identity) {
-        if (known->public_key != u.public_key) {
-          reject(kSwimServiceDropIdentityRejected, from, u.id, "alive update with a key other than the bound one");
-          return false;
-        }
-      } else if (rules_.derive_id(u.public_key) != u.id) {
-        reject(kSwimServiceDropIdentityRejected, from, u.id, "alive update for an unknown node whose id is not its key's");
-        return false;
-      }
-    }
+  for (const MemberUpdate& u : m->updates) {
+    if (u.status != MemberStatus::alive && u.status != MemberStatus::left) continue;
+    if (!admit_update(from, m->sender, u)) return false;
   }
   return true;
 }
@@ -187,6 +215,23 @@ void SwimService::flush(SwimOutput& out) {
                                {"old_fingerprint", fmt::format("{:016x}", d.old_digest)},
                                {"new_fingerprint", fmt::format("{:016x}", d.new_digest)}});
   }
+  for (const IdentityConflict& c : out.conflicts) {
+    ++identity_conflicts_;
+    nlohmann::json fields = {{"kind", "identity_conflict"},
+                             {"id", swim_.id().to_hex()},
+                             {"policy", identity_policy_name(swim_.config().identity_policy)},
+                             {"action", conflict_action_name(c.action)},
+                             {"other_address", c.other_address.to_string()},
+                             {"other_instance", c.other_instance},
+                             {"other_incarnation", c.other_incarnation},
+                             {"our_instance", self_.instance}};
+    if (c.action == IdentityConflict::Action::yielded) {
+      env_.log.error("security", fields);
+      if (auto handler = std::move(displaced_handler_)) handler(c);
+    } else {
+      env_.log.warn("security", fields);
+    }
+  }
   for (const MemberEvent& e : out.events) {
     ++*events_[static_cast<size_t>(e.kind)];
     const Member* m = swim_.table().find(e.id);
@@ -210,6 +255,15 @@ void SwimService::update_gauges() {
   incarnation_ = static_cast<int64_t>(swim_.incarnation());
 }
 
+AnnounceResult SwimService::announce(const SwimAnnouncement& content) {
+  if (stopping_) return AnnounceResult::not_running;
+  SwimOutput out;
+  const AnnounceResult r = swim_.announce(content, env_.clock.monotonic_us(), out);
+  flush(out);
+  wake_.set();
+  return r;
+}
+
 std::optional<NodeId> SwimService::resolve_hostname(std::string_view hostname) const {
   return swim_.table().resolve_hostname(hostname);
 }
@@ -219,9 +273,17 @@ nlohmann::json SwimService::status() const {
   nlohmann::json members = nlohmann::json::array();
   for (const auto& [id, m] : swim_.table().members()) {
     if (id == swim_.id()) continue;
+    nlohmann::json endpoints = nlohmann::json::array();
+    if (m.has_identity) {
+      endpoints.push_back(m.address.to_string());
+      for (const Address& a : m.alt_endpoints.view()) endpoints.push_back(a.to_string());
+    }
     members.push_back({{"id", id.to_hex()},
                        {"hostname", m.has_identity ? m.hostname : ""},
                        {"address", m.has_identity ? m.address.to_string() : ""},
+                       {"endpoints", endpoints},
+                       {"instance", m.instance},
+                       {"capability_digest", fmt::format("{:016x}", m.capability_digest)},
                        {"status", member_status_name(m.status)},
                        {"incarnation", m.incarnation},
                        {"last_heard_ms_ago", m.last_heard_us < 0 ? nlohmann::json(nullptr)
@@ -232,13 +294,26 @@ nlohmann::json SwimService::status() const {
   for (size_t r = 1; r < kSwimServiceDropReasons; ++r) {
     if (*dropped_[r] != 0) dropped[std::string(swim_service_drop_name(r))] = *dropped_[r];
   }
+  const SwimIdentity& me = swim_.self();
+  nlohmann::json my_endpoints = nlohmann::json::array({me.address.to_string()});
+  for (const Address& a : me.alt_endpoints.view()) my_endpoints.push_back(a.to_string());
+  nlohmann::json displaced_by = nullptr;
+  if (const auto& d = swim_.displaced_by()) {
+    displaced_by = {{"address", d->other_address.to_string()}, {"instance", d->other_instance},
+                    {"incarnation", d->other_incarnation}};
+  }
   return {{"self", {{"id", swim_.id().to_hex()},
-                    {"hostname", self_.hostname},
-                    {"address", self_.address.to_string()},
+                    {"hostname", me.hostname},
+                    {"address", me.address.to_string()},
+                    {"endpoints", my_endpoints},
+                    {"instance", me.instance},
+                    {"capability_digest", fmt::format("{:016x}", me.capability_digest)},
+                    {"identity_policy", identity_policy_name(swim_.config().identity_policy)},
                     {"incarnation", swim_.incarnation()},
                     {"health", swim_.health()},
                     {"joined", swim_.joined()},
-                    {"leaving", swim_.leaving()}}},
+                    {"leaving", swim_.leaving()},
+                    {"displaced_by", displaced_by}}},
           {"members", members},
           {"counters", {{"sent", sent_},
                         {"send_failed", send_failed_},
@@ -254,7 +329,13 @@ nlohmann::json SwimService::status() const {
                         {"broadcast_overflow", c.broadcast_overflow},
                         {"table_overflow", c.table_overflow},
                         {"broadcasts_pending", swim_.broadcasts_pending()},
-                        {"identity_rejections", identity_rejections_}}}};
+                        {"identity_rejections", identity_rejections_},
+                        {"signatures_verified", signatures_verified_},
+                        {"identity_conflicts", c.identity_conflicts},
+                        {"announces_changed", c.announces_changed},
+                        {"announces_refreshed", c.announces_refreshed},
+                        {"announces_throttled", c.announces_throttled},
+                        {"alt_endpoint_pings", c.alt_endpoint_pings}}}};
 }
 
 }  // namespace meshd::membership

@@ -17,7 +17,14 @@
 //    derived from that key (IdentityRules::derive_id); otherwise the whole
 //    datagram is dropped (reason identity_rejected). An honest node never
 //    sends such an update, so dropping the datagram loses nothing honest.
-// Both raise a structured security event (warn, event "security", kind
+//    The same holds for `left` updates, which carry the leaver's key.
+//  * signatures: alive and left updates must carry a valid signature by
+//    the key they name (IdentityRules::verify) — so no relay can forge,
+//    alter or replay-with-changes a node's announcement or leave; a bad
+//    one drops the datagram (reason bad_signature). An update identical to
+//    the one already in the table (same incarnation, same signature) was
+//    verified when it got there and is not verified again.
+// All three raise a structured security event (warn, event "security", kind
 // "identity_claim_rejected"; at most one log line per kSecurityLogIntervalUs,
 // the rest counted in "suppressed") and count
 // meshd_swim_dropped_total{reason=...}. Without rules (plaintext mode)
@@ -27,6 +34,11 @@
 // "security", kind "fingerprint_drift", never rate-limited: it is rare and
 // each one matters) and counted in
 // meshd_security_events_total{kind="fingerprint_drift"}; the member stays.
+//
+// A twin (our identity announced from another endpoint; swim.h) is logged
+// at warn, or error when we yield (event "security", kind
+// "identity_conflict", with the policy and the action) and counted in
+// meshd_security_events_total{kind="identity_conflict"}.
 //
 // Observability: counters meshd_swim_{sent,send_failed,received}_total,
 // meshd_swim_dropped_total{reason} for every SwimDrop reason plus the two
@@ -62,7 +74,8 @@ constexpr int64_t kSecurityLogIntervalUs = kMicrosPerSecond;
 // Service-level drop reasons, numbered after the state machine's.
 constexpr size_t kSwimServiceDropSenderMismatch = kSwimDropReasons;
 constexpr size_t kSwimServiceDropIdentityRejected = kSwimDropReasons + 1;
-constexpr size_t kSwimServiceDropReasons = kSwimDropReasons + 2;
+constexpr size_t kSwimServiceDropBadSignature = kSwimDropReasons + 2;
+constexpr size_t kSwimServiceDropReasons = kSwimDropReasons + 3;
 std::string_view swim_service_drop_name(size_t reason);
 
 struct IdentityRules {
@@ -71,6 +84,10 @@ struct IdentityRules {
   std::function<std::optional<NodeId>(const Address&)> peer_id;
   // The NodeId a public key derives to. Unset: alive claims not checked.
   std::function<NodeId(const PublicKeyBytes&)> derive_id;
+  // Checks an Ed25519 signature. Unset: signatures are not checked.
+  std::function<bool(const PublicKeyBytes&, std::span<const uint8_t>, const SignatureBytes&)> verify;
+  // Signs our own updates (SwimMember's UpdateSigner). Unset: unsigned.
+  UpdateSigner sign;
 };
 
 class SwimService {
@@ -97,7 +114,18 @@ class SwimService {
   // A SWIM datagram (is_swim) from `from` (loop context or fiber).
   void on_datagram(const Address& from, std::span<const uint8_t> bytes);
 
+  // Re-announce with new content (SwimMember::announce: changed content
+  // goes at once, unchanged at most once per reannounce_interval).
+  AnnounceResult announce(const SwimAnnouncement& content);
+  const SwimAnnouncement& announcement() const { return swim_.self(); }
+
   void set_observer(EventObserver observer) { observer_ = std::move(observer); }
+  // Called once when we yield our identity to a twin (IdentityPolicy):
+  // the owner should stand the node down. May be called from any context
+  // the service runs in (defer heavy work).
+  void set_displaced_handler(std::function<void(const IdentityConflict&)> handler) {
+    displaced_handler_ = std::move(handler);
+  }
   void set_send_observer(SendObserver observer) { send_observer_ = std::move(observer); }
 
   const SwimMember& member() const { return swim_; }
@@ -118,6 +146,8 @@ class SwimService {
   void run();
   void flush(SwimOutput& out);
   bool admit(const Address& from, std::span<const uint8_t> bytes);
+  // Key binding and signature of an alive/left update; false: rejected.
+  bool admit_update(const Address& from, const NodeId& sender, const MemberUpdate& u);
   void reject(size_t reason, const Address& from, const NodeId& claimed, std::string_view detail);
   void update_gauges();
 
@@ -127,6 +157,7 @@ class SwimService {
   IdentityRules rules_;
   EventObserver observer_;
   SendObserver send_observer_;
+  std::function<void(const IdentityConflict&)> displaced_handler_;
   Event wake_;
   std::optional<Runtime::FiberId> fiber_;
   bool stopping_ = false;
@@ -143,6 +174,8 @@ class SwimService {
   uint64_t& table_overflow_;
   uint64_t& security_events_;
   uint64_t& fingerprint_drifts_;
+  uint64_t& identity_conflicts_;
+  uint64_t signatures_verified_ = 0;
   int64_t& health_;
   int64_t& members_active_;
   int64_t& incarnation_;

@@ -31,10 +31,12 @@ std::string_view swim_drop_name(SwimDrop reason) {
     case SwimDrop::too_many_updates: return "too_many_updates";
     case SwimDrop::bad_hostname: return "bad_hostname";
     case SwimDrop::trailing_bytes: return "trailing_bytes";
+    case SwimDrop::bad_endpoints: return "bad_endpoints";
     case SwimDrop::from_self: return "from_self";
     case SwimDrop::not_for_us: return "not_for_us";
     case SwimDrop::unexpected_ack: return "unexpected_ack";
     case SwimDrop::relay_full: return "relay_full";
+    case SwimDrop::displaced: return "displaced";
   }
   return "unknown";
 }
@@ -57,22 +59,30 @@ void write_address(wire::Writer& w, const Address& a) {
 bool read_id(wire::Reader& r, NodeId& id) { return r.read_bytes(id.bytes); }
 bool read_address(wire::Reader& r, Address& a) { return r.read_u32(a.ipv4) && r.read_u16(a.port); }
 
-void write_update(wire::Writer& w, const MemberUpdate& u) {
+// with_signature = false: the bytes the owner signs.
+void write_update(wire::Writer& w, const MemberUpdate& u, bool with_signature = true) {
   w.write_u8(static_cast<uint8_t>(u.status));
   write_id(w, u.id);
   w.write_u64(u.incarnation);
   switch (u.status) {
     case MemberStatus::alive:
+      w.write_u64(u.instance);
+      w.write_u8(static_cast<uint8_t>(1 + u.alt_endpoints.count));
       write_address(w, u.address);
+      for (const Address& a : u.alt_endpoints.view()) write_address(w, a);
       w.write_bytes(u.public_key);
       w.write_u8(static_cast<uint8_t>(u.hostname.size()));
       w.write_bytes(std::span(reinterpret_cast<const uint8_t*>(u.hostname.data()), u.hostname.size()));
       w.write_u64(u.fingerprint_digest);
       w.write_u64(u.capability_digest);
+      if (with_signature) w.write_bytes(u.signature);
       break;
     case MemberStatus::suspect:
     case MemberStatus::failed: write_id(w, u.origin); break;
-    case MemberStatus::left: break;
+    case MemberStatus::left:
+      w.write_bytes(u.public_key);
+      if (with_signature) w.write_bytes(u.signature);
+      break;
   }
 }
 
@@ -84,23 +94,35 @@ SwimDrop read_update(wire::Reader& r, MemberUpdate& u) {
   if (!read_id(r, u.id) || !r.read_u64(u.incarnation)) return SwimDrop::truncated;
   switch (u.status) {
     case MemberStatus::alive: {
-      uint8_t len = 0;
-      if (!read_address(r, u.address) || !r.read_bytes(u.public_key) || !r.read_u8(len)) {
-        return SwimDrop::truncated;
+      uint8_t endpoints = 0;
+      if (!r.read_u64(u.instance) || !r.read_u8(endpoints)) return SwimDrop::truncated;
+      if (endpoints < 1 || endpoints > kEndpointsMax) return SwimDrop::bad_endpoints;
+      if (!read_address(r, u.address)) return SwimDrop::truncated;
+      for (uint8_t i = 1; i < endpoints; ++i) {
+        Address a;
+        if (!read_address(r, a)) return SwimDrop::truncated;
+        u.alt_endpoints.push(a);
       }
+      uint8_t len = 0;
+      if (!r.read_bytes(u.public_key) || !r.read_u8(len)) return SwimDrop::truncated;
       if (len > kHostnameBytesMax) return SwimDrop::bad_hostname;
       std::span<const uint8_t> name;
       if (!r.read_span(len, name)) return SwimDrop::truncated;
       if (!hostname_ok(name)) return SwimDrop::bad_hostname;
       u.hostname.assign(name.begin(), name.end());
-      if (!r.read_u64(u.fingerprint_digest) || !r.read_u64(u.capability_digest)) return SwimDrop::truncated;
+      if (!r.read_u64(u.fingerprint_digest) || !r.read_u64(u.capability_digest) ||
+          !r.read_bytes(u.signature)) {
+        return SwimDrop::truncated;
+      }
       break;
     }
     case MemberStatus::suspect:
     case MemberStatus::failed:
       if (!read_id(r, u.origin)) return SwimDrop::truncated;
       break;
-    case MemberStatus::left: break;
+    case MemberStatus::left:
+      if (!r.read_bytes(u.public_key) || !r.read_bytes(u.signature)) return SwimDrop::truncated;
+      break;
   }
   return SwimDrop::none;
 }
@@ -109,12 +131,24 @@ SwimDrop read_update(wire::Reader& r, MemberUpdate& u) {
 
 size_t encoded_update_bytes(const MemberUpdate& u) {
   switch (u.status) {
-    case MemberStatus::alive: return kUpdateAliveBytesMin + u.hostname.size();
+    case MemberStatus::alive: return kUpdateAliveBytesMin + 6 * u.alt_endpoints.count + u.hostname.size();
     case MemberStatus::suspect:
     case MemberStatus::failed: return 1 + 16 + 8 + 16;
-    case MemberStatus::left: return 1 + 16 + 8;
+    case MemberStatus::left: return kUpdateLeftBytes;
   }
   return 0;
+}
+
+std::vector<uint8_t> update_signing_bytes(const MemberUpdate& u) {
+  MESHD_ASSERT(u.status == MemberStatus::alive || u.status == MemberStatus::left);
+  MESHD_ASSERT(u.hostname.size() <= kHostnameBytesMax);
+  std::array<uint8_t, kSwimSignatureDomain.size() + kUpdateBytesMax> buffer{};
+  wire::Writer w(buffer);
+  w.write_bytes(std::span(reinterpret_cast<const uint8_t*>(kSwimSignatureDomain.data()),
+                          kSwimSignatureDomain.size()));
+  write_update(w, u, false);
+  MESHD_ASSERT(w.ok());
+  return std::vector<uint8_t>(buffer.begin(), buffer.begin() + static_cast<ptrdiff_t>(w.size()));
 }
 
 size_t encoded_fixed_bytes(SwimType type) {
@@ -131,8 +165,10 @@ size_t encoded_fixed_bytes(SwimType type) {
 }
 
 std::vector<uint8_t> encode(const SwimMessage& m, std::span<const MemberUpdate> updates,
-                            size_t* written) {
-  std::array<uint8_t, kDatagramBytesMax> buffer{};
+                            size_t* written, size_t max_bytes) {
+  MESHD_ASSERT(max_bytes >= kSwimDatagramBytesMin && max_bytes <= kDatagramBytesMax);
+  std::array<uint8_t, kDatagramBytesMax> storage{};
+  const std::span<uint8_t> buffer(storage.data(), max_bytes);
   wire::Writer w(buffer);
   w.write_u8(kSwimMagic0);
   w.write_u8(kSwimMagic1);

@@ -1,10 +1,13 @@
 #include "core/node/config.h"
 
+#include "core/membership/capabilities.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 
 #include "core/env/disk.h"
+#include "core/membership/capabilities.h"
 #include "core/node/json_fields.h"
 #include "core/wire/byte_io.h"
 
@@ -44,20 +47,41 @@ Status parse_membership(const JsonDoc& doc, const nlohmann::json& root, std::opt
   if (it == root.end()) return Status::ok();
   const std::string path = "membership";
   if (Status s = doc.expect_object(*it, path); !s) return s;
-  if (Status s = doc.reject_unknown(*it, path, {MESHD_SWIM_KNOB_FIELDS, "seeds", "node_id"}); !s) return s;
+  if (Status s = doc.reject_unknown(*it, path, {MESHD_SWIM_KNOB_FIELDS, "seeds", "node_id", "advertise",
+                                                 "capabilities"}); !s) {
+    return s;
+  }
   MembershipConfig m;
   if (Status s = parse_swim_knobs(doc, *it, path, m.swim); !s) return s;
-  if (auto seeds = it->find("seeds"); seeds != it->end()) {
-    const std::string sp = JsonDoc::join(path, "seeds");
-    if (Status s = doc.expect_array(*seeds, sp); !s) return s;
-    if (seeds->size() > membership::kSeedsMax) {
-      return doc.error(sp, fmt::format("too many seeds (limit {})", membership::kSeedsMax));
-    }
-    for (size_t i = 0; i < seeds->size(); ++i) {
-      const nlohmann::json& v = (*seeds)[i];
+  auto addresses = [&](std::string_view key, size_t limit, std::vector<Address>& into) -> Status {
+    auto list = it->find(std::string(key));
+    if (list == it->end()) return Status::ok();
+    const std::string sp = JsonDoc::join(path, key);
+    if (Status s = doc.expect_array(*list, sp); !s) return s;
+    if (list->size() > limit) return doc.error(sp, fmt::format("too many addresses (limit {})", limit));
+    for (size_t i = 0; i < list->size(); ++i) {
+      const nlohmann::json& v = (*list)[i];
       auto a = v.is_string() ? Address::parse(v.get<std::string>()) : std::nullopt;
       if (!a) return doc.error(JsonDoc::index(sp, i), "expected \"a.b.c.d:port\"");
-      m.seeds.push_back(*a);
+      if (std::find(into.begin(), into.end(), *a) != into.end()) return doc.error(JsonDoc::index(sp, i), "listed twice");
+      into.push_back(*a);
+    }
+    return Status::ok();
+  };
+  if (Status s = addresses("seeds", membership::kSeedsMax, m.seeds); !s) return s;
+  if (Status s = addresses("advertise", membership::kEndpointsMax, m.advertise); !s) return s;
+  if (auto caps = it->find("capabilities"); caps != it->end()) {
+    const std::string cp = JsonDoc::join(path, "capabilities");
+    if (Status s = doc.expect_array(*caps, cp); !s) return s;
+    if (caps->size() > membership::kCapabilitiesMax) {
+      return doc.error(cp, fmt::format("too many capabilities (limit {})", membership::kCapabilitiesMax));
+    }
+    for (size_t i = 0; i < caps->size(); ++i) {
+      const nlohmann::json& v = (*caps)[i];
+      const std::string why = v.is_string() ? membership::capability_name_error(v.get<std::string>())
+                                            : std::string("expected a string");
+      if (!why.empty()) return doc.error(JsonDoc::index(cp, i), why);
+      m.capabilities.push_back(v.get<std::string>());
     }
   }
   if (it->contains("node_id")) {
@@ -261,6 +285,17 @@ Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& o, const std::
   if (Status s = ms("join_retry_ms", out.join_retry_us, 10, 3'600'000); !s) return s;
   if (Status s = ms("reap_after_ms", out.reap_after_us, 10, 7LL * 86'400'000); !s) return s;
   if (Status s = doc.get_bool(o, path, "health_scales_suspicion", out.health_scales_suspicion, false); !s) return s;
+  if (Status s = ms("reannounce_interval_ms", out.reannounce_interval_us, 1000, 86'400'000); !s) return s;
+  if (o.contains("identity_policy")) {
+    std::string name;
+    if (Status s = doc.get_string(o, path, "identity_policy", name, true); !s) return s;
+    auto policy = membership::identity_policy_from_name(name);
+    if (!policy) {
+      return doc.error(JsonDoc::join(path, "identity_policy"),
+                       "expected prefer_newest, prefer_oldest or allow_concurrent");
+    }
+    out.identity_policy = *policy;
+  }
   int64_t members = static_cast<int64_t>(out.members_max);
   if (Status s = doc.get_int(o, path, "members_max", members, 2, membership::kMembersMax, false); !s) return s;
   out.members_max = static_cast<size_t>(members);

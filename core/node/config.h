@@ -59,6 +59,12 @@ Result<crypto::Psk> parse_psk_hex(std::string_view text);
 struct MembershipConfig {
   membership::SwimConfig swim;
   std::vector<Address> seeds;   // empty: the configured peers' addresses
+  // Endpoints we announce, primary first (<= kEndpointsMax); empty: the
+  // listen address. Behind NAT: the public address, then the LAN one.
+  std::vector<Address> advertise;
+  // Capability names announced as a digest (capabilities.h); the
+  // "announce" control command can replace them at run time.
+  std::vector<std::string> capabilities;
   std::optional<NodeId> node_id;  // plaintext mode only; default: derived from the name
 };
 
@@ -68,14 +74,15 @@ class JsonDoc;
 // indirect_probes, suspicion_mult, suspicion_max_timeout_mult,
 // retransmit_mult, health_max, gossip_interval_ms, gossip_fanout,
 // push_pull_interval_ms, join_retry_ms, reap_after_ms, members_max,
-// health_scales_suspicion.
+// health_scales_suspicion, reannounce_interval_ms, identity_policy.
 // Missing fields keep their defaults (swim.h); errors name field and line.
 Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& obj, const std::string& path,
                         membership::SwimConfig& out);
 #define MESHD_SWIM_KNOB_FIELDS "protocol_period_ms", "probe_timeout_ms", "indirect_probes", \
     "suspicion_mult", "suspicion_max_timeout_mult", "retransmit_mult", "health_max",          \
     "gossip_interval_ms", "gossip_fanout", "push_pull_interval_ms", "join_retry_ms",           \
-    "reap_after_ms", "members_max", "health_scales_suspicion"
+    "reap_after_ms", "members_max", "health_scales_suspicion", "reannounce_interval_ms",       \
+    "identity_policy"
 
 struct NodeConfig {
   std::string name;                 // required; [A-Za-z0-9._-]{1,64}

@@ -1,9 +1,11 @@
 #include "core/node/node.h"
 
+#include <fmt/format.h>
 #include <sodium.h>
 
 #include "core/crypto/identity.h"
 #include "core/crypto/key_store.h"
+#include "core/membership/capabilities.h"
 #include "core/node/incarnation.h"
 
 namespace meshd {
@@ -17,6 +19,7 @@ Node::Node(Env& env, NodeConfig config)
 Node::~Node() {
   // Detach from the network first so no datagram reaches a dying node.
   env_.network.set_receive_handler(nullptr);
+  if (stand_down_fiber_ && env_.runtime.alive(*stand_down_fiber_)) env_.runtime.cancel(*stand_down_fiber_);
 }
 
 Status Node::start() {
@@ -66,6 +69,11 @@ Status Node::start_membership(Env& upper) {
     self.public_key = transport_->identity().public_key();
     rules.peer_id = [this](const Address& a) { return transport_->peer_id(a); };
     rules.derive_id = [](const membership::PublicKeyBytes& key) { return crypto::node_id_from_public_key(key); };
+    rules.verify = [](const membership::PublicKeyBytes& key, std::span<const uint8_t> message,
+                      const membership::SignatureBytes& signature) {
+      return crypto::verify_signature(key, message, signature);
+    };
+    rules.sign = [this](std::span<const uint8_t> message) { return transport_->identity().sign(message); };
   } else if (mc.node_id) {
     self.id = *mc.node_id;
   } else {
@@ -74,7 +82,10 @@ Status Node::start_membership(Env& upper) {
                        reinterpret_cast<const unsigned char*>(config_.name.data()), config_.name.size(), nullptr, 0);
   }
   self.hostname = config_.name.substr(0, membership::kHostnameBytesMax);
-  self.address = config_.listen;
+  self.address = mc.advertise.empty() ? config_.listen : mc.advertise.front();
+  for (size_t i = 1; i < mc.advertise.size(); ++i) self.alt_endpoints.push(mc.advertise[i]);
+  self.capability_digest = membership::capability_digest(mc.capabilities);
+  capabilities_ = mc.capabilities;
   if (!config_.security.host_fingerprint.empty()) {
     // The first 8 bytes of the same hash the key file stores (clone
     // detection): peers raise fingerprint_drift if our key shows up on
@@ -84,13 +95,19 @@ Status Node::start_membership(Env& upper) {
     if (self.fingerprint_digest == 0) self.fingerprint_digest = 1;
   }
   self.incarnation = incarnation_ << kSwimIncarnationShift;
+  self.instance = incarnation_;
   std::vector<Address> seeds = mc.seeds;
   if (seeds.empty()) {
     for (const auto& p : config_.peers) {
       if (seeds.size() < membership::kSeedsMax) seeds.push_back(p.address);
     }
   }
-  swim_ = std::make_unique<membership::SwimService>(upper, mc.swim, self, std::move(seeds), std::move(rules));
+  membership::SwimConfig swim_config = mc.swim;
+  // Every SWIM datagram must fit one transport payload (found by the
+  // 100-node scenario: larger full-state chunks were refused and lost).
+  if (transport_) swim_config.datagram_bytes_max = transport::kTransportPayloadBytesMax;
+  swim_ = std::make_unique<membership::SwimService>(upper, swim_config, self, std::move(seeds), std::move(rules));
+  swim_->set_displaced_handler([this](const membership::IdentityConflict& c) { stand_down(c); });
   if (Status s = swim_->start(); !s) return s;
   env_.log.info("membership_started", {{"node_id", self.id.to_hex()},
                                        {"incarnation", self.incarnation},
@@ -182,6 +199,26 @@ void Node::finish_stop() {
   env_.log.info("node_stopped", {{"name", config_.name}});
 }
 
+void Node::stand_down(const membership::IdentityConflict& conflict) {
+  if (displaced_ || stopped_) return;
+  displaced_ = true;
+  env_.log.error("node_displaced", {{"name", config_.name},
+                                    {"by_address", conflict.other_address.to_string()},
+                                    {"by_instance", conflict.other_instance},
+                                    {"policy", membership::identity_policy_name(config_.membership->swim.identity_policy)}});
+  // Deferred: we are inside the transport's or SWIM's own call stack. No
+  // graceful leave — the identity lives on at the twin.
+  Runtime& runtime = env_.runtime;  // outlives us: checked before touching `this`
+  auto id = runtime.spawn("stand_down", [this, &runtime] {
+    if (!runtime.cancelled()) finish_stop();
+  });
+  if (id) {
+    stand_down_fiber_ = *id;
+  } else {
+    finish_stop();  // no fiber left: better now than never (fibers_max reached)
+  }
+}
+
 void Node::on_datagram(const Address& from, std::span<const uint8_t> bytes) {
   if (stopped_) return;
   if (swim_ && membership::is_swim(bytes)) {
@@ -204,6 +241,7 @@ nlohmann::json Node::status() const {
           {"leaving", leaving_},
           {"peers", liveness_ ? liveness_->status() : nlohmann::json::array()},
           {"membership", swim_ ? swim_->status() : nlohmann::json(nullptr)},
+          {"displaced", displaced_},
           {"transport", transport_ ? transport_->status() : nlohmann::json(nullptr)}};
 }
 
@@ -218,7 +256,33 @@ nlohmann::json Node::handle_control(const nlohmann::json& request) {
   if (cmd == "members") {
     return swim_ ? swim_->status() : nlohmann::json{{"error", "membership is off (no \"membership\" config block)"}};
   }
-  return {{"error", "unknown command '" + cmd + "' (try status, peers, members, transport)"}};
+  if (cmd == "announce") return announce(request);
+  return {{"error", "unknown command '" + cmd + "' (try status, peers, members, announce, transport)"}};
+}
+
+nlohmann::json Node::announce(const nlohmann::json& request) {
+  if (!swim_) return {{"error", "membership is off (no \"membership\" config block)"}};
+  membership::SwimAnnouncement content = swim_->announcement();
+  std::vector<std::string> capabilities = capabilities_;
+  if (auto it = request.find("capabilities"); it != request.end()) {
+    if (!it->is_array() || it->size() > membership::kCapabilitiesMax) {
+      return {{"error", fmt::format("'capabilities' must be an array of at most {} names", membership::kCapabilitiesMax)}};
+    }
+    capabilities.clear();
+    for (const nlohmann::json& v : *it) {
+      const std::string why = v.is_string() ? membership::capability_name_error(v.get<std::string>())
+                                            : std::string("expected a string");
+      if (!why.empty()) return {{"error", "capabilities: " + why}};
+      capabilities.push_back(v.get<std::string>());
+    }
+  }
+  content.capability_digest = membership::capability_digest(capabilities);
+  const membership::AnnounceResult r = swim_->announce(content);
+  if (r == membership::AnnounceResult::changed) capabilities_ = std::move(capabilities);
+  return {{"result", membership::announce_result_name(r)},
+          {"incarnation", swim_->member().incarnation()},
+          {"capabilities", capabilities_},
+          {"capability_digest", fmt::format("{:016x}", swim_->announcement().capability_digest)}};
 }
 
 }  // namespace meshd

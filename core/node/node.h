@@ -38,6 +38,8 @@
 //   status  -> {"name","incarnation","listen","peers":[...],"membership"} (see status())
 //   peers   -> the peers array alone
 //   members -> the SWIM status (SwimService::status()), or an error without membership
+//   announce -> re-announce (optional "capabilities": [names]); {"result":
+//               changed|refreshed|throttled|not_running, "incarnation", ...}
 //   transport -> the transport's status (sessions, drops by reason)
 //   unknown -> {"error": "unknown command ..."}
 #pragma once
@@ -45,6 +47,7 @@
 #include <nlohmann/json.hpp>
 
 #include <memory>
+#include <optional>
 
 #include "core/crypto/key_archive.h"
 #include "core/env/env.h"
@@ -69,6 +72,9 @@ class Node {
   bool started() const { return liveness_ != nullptr; }
   bool stopped() const { return stopped_; }
   bool leaving() const { return leaving_; }
+  // We yielded our identity to a twin (membership.identity_policy) and
+  // stood down: no mesh traffic; the control socket still answers.
+  bool displaced() const { return displaced_; }
 
   nlohmann::json status() const;
   nlohmann::json handle_control(const nlohmann::json& request);
@@ -92,7 +98,11 @@ class Node {
   void on_datagram(const Address& from, std::span<const uint8_t> bytes);
   Status start_security();
   Status start_membership(Env& upper);
+  // The "announce" control command: re-announce, optionally with a new
+  // capability list ({"capabilities": [...]}); answers the result.
+  nlohmann::json announce(const nlohmann::json& request);
   void finish_stop();
+  void stand_down(const membership::IdentityConflict& conflict);
 
   Env& env_;
   NodeConfig config_;
@@ -103,8 +113,11 @@ class Node {
   std::unique_ptr<Env> upper_env_;  // env_ with network = *transport_
   std::unique_ptr<membership::LivenessService> liveness_;
   std::unique_ptr<membership::SwimService> swim_;
+  std::vector<std::string> capabilities_;  // what our capability digest covers
   bool stopped_ = false;
   bool leaving_ = false;
+  bool displaced_ = false;
+  std::optional<Runtime::FiberId> stand_down_fiber_;
   uint64_t& dropped_unknown_protocol_;
 };
 

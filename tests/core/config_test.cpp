@@ -89,6 +89,8 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
                "    \"suspicion_mult\": 5, \"suspicion_max_timeout_mult\": 3, \"retransmit_mult\": 2, \"health_max\": 4,\n"
                "    \"gossip_interval_ms\": 50, \"gossip_fanout\": 4, \"push_pull_interval_ms\": 10000,\n"
                "    \"join_retry_ms\": 700, \"reap_after_ms\": 60000, \"members_max\": 100,\n"
+               "    \"reannounce_interval_ms\": 5000, \"identity_policy\": \"allow_concurrent\",\n"
+               "    \"advertise\": [\"203.0.113.7:7000\", \"127.0.0.1:7001\"], \"capabilities\": [\"gpu\", \"shell:v1\"],\n"
                "    \"seeds\": [\"127.0.0.1:7009\"]},\n");
   auto c = parse_node_config(text);
   REQUIRE(c.is_ok());
@@ -107,6 +109,10 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
   CHECK(s.join_retry_us == 700'000);
   CHECK(s.reap_after_us == 60'000'000);
   CHECK(s.members_max == 100);
+  CHECK(s.reannounce_interval_us == 5'000'000);
+  CHECK(s.identity_policy == membership::IdentityPolicy::allow_concurrent);
+  CHECK(c->membership->advertise == std::vector<Address>{Address{0xCB007107, 7000}, Address{0x7f000001, 7001}});
+  CHECK(c->membership->capabilities == std::vector<std::string>{"gpu", "shell:v1"});
   REQUIRE(c->membership->seeds.size() == 1);
   CHECK(c->membership->seeds[0] == Address{0x7f000001, 7009});
 
@@ -119,6 +125,9 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
   CHECK(d->membership->swim.protocol_period_us == defaults.protocol_period_us);
   CHECK(d->membership->swim.suspicion_mult == defaults.suspicion_mult);
   CHECK(d->membership->seeds.empty());  // the node then seeds from its peers
+  CHECK(d->membership->swim.reannounce_interval_us == 60'000'000);
+  CHECK(d->membership->swim.identity_policy == membership::IdentityPolicy::prefer_newest);
+  CHECK(d->membership->advertise.empty());  // the listen address
 }
 
 TEST_CASE("config: a bad membership field is an error naming the field and the line", "[config][membership]") {
@@ -138,6 +147,16 @@ TEST_CASE("config: a bad membership field is an error naming the field and the l
   CHECK(error_of(with("{\"seeds\": [\"1.2.3.4:5\", \"nope\"]}")) ==
         "config: line 10: field 'membership.seeds[1]': expected \"a.b.c.d:port\"");
   CHECK(error_of(with("{\"gossip_interval_ms\": \"fast\"}")).find("field 'membership.gossip_interval_ms'") !=
+        std::string::npos);
+  CHECK(error_of(with("{\"identity_policy\": \"prefer_loudest\"}")) ==
+        "config: line 10: field 'membership.identity_policy': expected prefer_newest, prefer_oldest or allow_concurrent");
+  CHECK(error_of(with("{\"advertise\": [\"1.2.3.4:5\", \"1.2.3.4:6\", \"1.2.3.4:7\", \"1.2.3.4:8\", \"1.2.3.4:9\"]}")) ==
+        "config: line 10: field 'membership.advertise': too many addresses (limit 4)");
+  CHECK(error_of(with("{\"advertise\": [\"1.2.3.4:5\", \"1.2.3.4:5\"]}")) ==
+        "config: line 10: field 'membership.advertise[1]': listed twice");
+  CHECK(error_of(with("{\"capabilities\": [\"gpu\", \"Bad Name\"]}")) ==
+        "config: line 10: field 'membership.capabilities[1]': capability names use [a-z0-9._:/-] only");
+  CHECK(error_of(with("{\"reannounce_interval_ms\": 5}")).find("field 'membership.reannounce_interval_ms': must be in [1000,") !=
         std::string::npos);
   CHECK(error_of(with("{\"node_id\": \"00112233445566778899aabbccddeeff\"}")).find(
             "field 'membership.node_id': only for plaintext mode") != std::string::npos);

@@ -116,6 +116,34 @@ TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher inca
     REQUIRE(j.is_object());
     CHECK(j["self"]["hostname"] == "m1");
     CHECK(j["members"].size() == nodes.size() - 1);
+    CHECK(j["counters"]["signatures_verified"].get<uint64_t>() >= nodes.size() - 1);
+  }
+  // meshctl announce with new capabilities: every other node sees m5's new
+  // digest (a signed alive at a higher incarnation); the same again is throttled.
+  {
+    const std::string out_path = tmp.sub("announce.out");
+    Process ctl({kMeshctl, "--socket", nodes[4].socket(), "announce", R"({"capabilities": ["gpu", "shell:v1"]})"},
+                tmp.sub("announce.err"), out_path);
+    const int status = ctl.wait_exit();
+    REQUIRE(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    const json j = json::parse(slurp(out_path), nullptr, false);
+    REQUIRE(j.is_object());
+    CHECK(j["result"] == "changed");
+    const std::string digest = j["capability_digest"].get<std::string>();
+    auto again = meshd::io::control_call(nodes[4].socket(), {{"cmd", "announce"}, {"capabilities", {"shell:v1", "gpu"}}}, 1000);
+    REQUIRE(again);
+    CHECK((*again)["result"] == "throttled");
+    CHECK(poll_until([&] {
+      for (size_t i = 0; i < 4; ++i) {
+        auto r = meshd::io::control_call(nodes[i].socket(), {{"cmd", "members"}}, 1000);
+        if (!r) return false;
+        bool seen = false;
+        for (const json& m : (*r)["members"]) seen |= m["hostname"] == "m5" && m["capability_digest"] == digest;
+        if (!seen) return false;
+      }
+      return true;
+    }));
   }
   const uint64_t m2_first = members_of(nodes[0])["m2"].second;
 

@@ -2,7 +2,11 @@
 // and SWIM wired into Node, in the simulator.
 #include <catch2/catch.hpp>
 
+#include <fmt/format.h>
+
+#include "core/membership/capabilities.h"
 #include "core/membership/swim_service.h"
+#include "tests/membership/swim_test_util.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/runner.h"
 #include "sim/world.h"
@@ -87,13 +91,6 @@ MemberUpdate alive_of(const NodeId& id, uint64_t inc, const PublicKeyBytes& key,
   return u;
 }
 
-std::vector<uint8_t> gossip_from(const NodeId& sender, std::vector<MemberUpdate> updates) {
-  SwimMessage m;
-  m.type = SwimType::gossip;
-  m.sender = sender;
-  m.updates = std::move(updates);
-  return encode(m);
-}
 
 struct HostWorld {
   sim::World world{7};
@@ -117,15 +114,15 @@ TEST_CASE("swim service: a sender other than the authenticated peer is dropped a
   HostWorld w;
   SwimService& svc = w.host->svc();
   // Honest: node 2 speaks for itself from its own address.
-  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
+  svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
   CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 0);
   REQUIRE(svc.member().table().find(id_n(2)) != nullptr);
   // Node 3's session claims to be node 2: dropped, nothing merged.
-  svc.on_datagram(addr_n(3), gossip_from(id_n(2), {alive_of(id_n(4), 1, key_for(id_n(4), 0), "four", 4)}));
+  svc.on_datagram(addr_n(3), test::gossip_datagram(id_n(2), {alive_of(id_n(4), 1, key_for(id_n(4), 0), "four", 4)}));
   CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 1);
   CHECK(svc.member().table().find(id_n(4)) == nullptr);
   // No authenticated peer at all at that address: also dropped.
-  svc.on_datagram(addr_n(9), gossip_from(id_n(9), {}));
+  svc.on_datagram(addr_n(9), test::gossip_datagram(id_n(9), {}));
   CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 2);
   CHECK(w.metric("meshd_swim_dropped_total{reason=\"sender_mismatch\"}") == 2);
   CHECK(w.metric("meshd_security_events_total{kind=\"identity_claim_rejected\"}") == 2);
@@ -137,21 +134,21 @@ TEST_CASE("swim service: third-party alive claims must match the bound key or th
   SwimService& svc = w.host->svc();
   const NodeId x = id_n(5);
   // Unknown X, relayed by node 2 with a key whose derived id is not X: rejected.
-  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(x, 1, key_for(id_n(6), 0), "x", 5)}));
+  svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(x, 1, key_for(id_n(6), 0), "x", 5)}));
   CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
   CHECK(svc.member().table().find(x) == nullptr);
   // Unknown X with its own key (derive(key) == X): accepted and bound.
-  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(x, 1, key_for(x, 0), "x", 5)}));
+  svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(x, 1, key_for(x, 0), "x", 5)}));
   CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
   REQUIRE(svc.member().table().find(x) != nullptr);
   CHECK(svc.member().table().find(x)->public_key == key_for(x, 0));
   // Known X, relayed by node 3 with another key (still "deriving" to X): rejected.
-  svc.on_datagram(addr_n(3), gossip_from(id_n(3), {alive_of(x, 2, key_for(x, 7), "x", 5)}));
+  svc.on_datagram(addr_n(3), test::gossip_datagram(id_n(3), {alive_of(x, 2, key_for(x, 7), "x", 5)}));
   CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 2);
   CHECK(svc.member().table().find(x)->public_key == key_for(x, 0));
   CHECK(svc.member().table().find(x)->incarnation == 1);
   // The same key relayed again at a higher incarnation: accepted.
-  svc.on_datagram(addr_n(3), gossip_from(id_n(3), {alive_of(x, 2, key_for(x, 0), "x", 5)}));
+  svc.on_datagram(addr_n(3), test::gossip_datagram(id_n(3), {alive_of(x, 2, key_for(x, 0), "x", 5)}));
   CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 2);
   CHECK(svc.member().table().find(x)->incarnation == 2);
   CHECK(w.metric("meshd_swim_dropped_total{reason=\"identity_rejected\"}") == 2);
@@ -163,14 +160,14 @@ TEST_CASE("swim service: resolve_hostname keeps both colliding nodes and picks t
   HostWorld w;
   SwimService& svc = w.host->svc();
   const NodeId a = id_n(2), b = id_n(3);
-  svc.on_datagram(addr_n(2), gossip_from(a, {alive_of(a, 1, key_for(a, 0), "db", 2)}));
+  svc.on_datagram(addr_n(2), test::gossip_datagram(a, {alive_of(a, 1, key_for(a, 0), "db", 2)}));
   w.world.run_until(w.world.now_us() + 10'000);
-  svc.on_datagram(addr_n(3), gossip_from(b, {alive_of(b, 1, key_for(b, 0), "db", 3)}));
+  svc.on_datagram(addr_n(3), test::gossip_datagram(b, {alive_of(b, 1, key_for(b, 0), "db", 3)}));
   CHECK(svc.member().table().find(a)->active());
   CHECK(svc.member().table().find(b)->active());
   CHECK(svc.resolve_hostname("db") == b);  // heard last
   w.world.run_until(w.world.now_us() + 10'000);
-  svc.on_datagram(addr_n(2), gossip_from(a, {}));  // direct contact refreshes a
+  svc.on_datagram(addr_n(2), test::gossip_datagram(a, {}));  // direct contact refreshes a
   CHECK(svc.resolve_hostname("db") == a);
   CHECK_FALSE(svc.resolve_hostname("nope").has_value());
   const nlohmann::json st = svc.status();
@@ -182,7 +179,7 @@ TEST_CASE("swim service: resolve_hostname keeps both colliding nodes and picks t
 TEST_CASE("swim service: status() and graceful leave stop within the bound", "[membership][swim_service]") {
   HostWorld w;
   SwimService& svc = w.host->svc();
-  svc.on_datagram(addr_n(2), gossip_from(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
+  svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
   nlohmann::json st = svc.status();
   CHECK(st["self"]["id"] == id_n(1).to_hex());
   CHECK(st["self"]["hostname"] == "self");
@@ -197,38 +194,11 @@ TEST_CASE("swim service: status() and graceful leave stop within the bound", "[m
   CHECK_FALSE(svc.running());
 }
 
-namespace {
-
-NodeConfig node_config(sim::World& world, size_t i, size_t n) {
-  NodeConfig c;
-  c.name = "n" + std::to_string(i);
-  c.listen = world.address_of(i);
-  c.data_dir = ".";
-  for (size_t j = 0; j < n; ++j) {
-    if (j != i) c.peers.push_back({"n" + std::to_string(j), world.address_of(j)});
-  }
-  c.membership = MembershipConfig{};
-  c.membership->swim.protocol_period_us = 300'000;
-  c.membership->swim.probe_timeout_us = 100'000;
-  c.membership->swim.gossip_interval_us = 100'000;
-  return c;
-}
-
-}  // namespace
-
 TEST_CASE("node: SWIM runs over the encrypted transport, answers 'members', leaves gracefully, rejoins higher",
           "[membership][node]") {
   const size_t n = 4;
   sim::World world(11);
-  std::vector<sim::NodeService*> svcs(n, nullptr);
-  for (size_t i = 0; i < n; ++i) {
-    world.add_node([&, i](Env& env, size_t) {
-      auto s = std::make_unique<sim::NodeService>(env, node_config(world, i, n),
-                                                  [&world](const Address& a) { return world.node_of(a); }, nullptr);
-      svcs[i] = s.get();
-      return s;
-    });
-  }
+  const test::NodeServices svcs = test::add_swim_nodes(world, n);
   world.start_all();
   world.run_until(5'000'000);
   Node& n0 = svcs[0]->node();
@@ -244,6 +214,27 @@ TEST_CASE("node: SWIM runs over the encrypted transport, answers 'members', leav
   CHECK(world.metrics(0).value("meshd_node_dropped_total{reason=\"unknown_protocol\"}") == 0);
   CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"sender_mismatch\"}") == 0);
   CHECK(world.metrics(0).value("meshd_swim_received_total") > 0);
+  // Every alive update was signed and verified; none failed.
+  CHECK(members["counters"]["signatures_verified"].get<uint64_t>() >= n - 1);
+  CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"bad_signature\"}") == 0);
+
+  // Announce new capabilities: a new incarnation, gossiped at once, and
+  // every member sees the new digest; the same announcement again is throttled.
+  const nlohmann::json ann = n0.handle_control({{"cmd", "announce"}, {"capabilities", {"gpu", "shell:v1"}}});
+  CHECK(ann["result"] == "changed");
+  CHECK(ann["capabilities"] == nlohmann::json({"gpu", "shell:v1"}));
+  const uint64_t digest = membership::capability_digest(std::vector<std::string>{"shell:v1", "gpu"});
+  CHECK(ann["capability_digest"] == fmt::format("{:016x}", digest));
+  CHECK(n0.handle_control({{"cmd", "announce"}, {"capabilities", {"shell:v1", "gpu"}}})["result"] == "throttled");
+  CHECK(n0.handle_control({{"cmd", "announce"}, {"capabilities", {"Bad"}}}).contains("error"));
+  world.run_until(world.now_us() + 1'000'000);
+  const NodeId id0 = n0.swim()->member().id();
+  for (size_t i = 1; i < n; ++i) {
+    const Member* m = svcs[i]->node().swim()->member().table().find(id0);
+    REQUIRE(m != nullptr);
+    CHECK(m->capability_digest == digest);
+    CHECK(m->status == MemberStatus::alive);
+  }
 
   // Graceful stop of node 3: everyone else says left (never failed).
   const NodeId id3 = svcs[3]->node().swim()->member().id();
@@ -273,7 +264,7 @@ TEST_CASE("node: without a membership block nothing SWIM runs", "[membership][no
   sim::World world(3);
   sim::NodeService* svc = nullptr;
   world.add_node([&](Env& env, size_t) {
-    NodeConfig c = node_config(world, 0, 1);
+    NodeConfig c = test::fast_swim_node_config(world, 0, 1);
     c.membership.reset();
     auto s = std::make_unique<sim::NodeService>(env, c, [](const Address&) { return std::nullopt; }, nullptr);
     svc = s.get();
@@ -286,4 +277,30 @@ TEST_CASE("node: without a membership block nothing SWIM runs", "[membership][no
   CHECK(svc->node().status()["membership"].is_null());
   svc->node().stop();
   CHECK(svc->node().stopped());  // no leave to drain: immediate
+}
+
+TEST_CASE("node: SWIM datagrams fit the encrypted transport's payload (no full-state chunk is refused)",
+          "[membership][node]") {
+  // Found by the 100-node scale scenario: SWIM filled datagrams to 1400 B,
+  // the transport takes 1400 - 70 B of payload and refused the rest (lost
+  // from ~16 encrypted members on). Pins the wiring (Node hands SWIM the
+  // transport's limit) and checks that mixed news among 12 members — full
+  // states span two datagrams — is never refused.
+  const size_t n = 12;
+  sim::World world(5);
+  const test::NodeServices svcs = test::add_swim_nodes(world, n);
+  world.start_all();
+  world.run_until(6'000'000);
+  // Mixed news (suspicions, failures, a leave) next to the alive updates
+  // packs datagrams tightest.
+  world.crash(10);
+  world.crash(11);
+  svcs[9]->leave();
+  world.run_until(30'000'000);
+  for (size_t i = 0; i < 9; ++i) {
+    INFO("node " << i);
+    CHECK(svcs[i]->node().swim()->member().config().datagram_bytes_max == transport::kTransportPayloadBytesMax);
+    CHECK(world.metrics(i).value("meshd_swim_send_failed_total") == 0);
+    CHECK(svcs[i]->node().swim()->member().table().count_active() == 9);
+  }
 }

@@ -10,95 +10,17 @@
 #include <cstdio>
 #include <set>
 
-#include "tests/membership/swim_service.h"
+#include "tests/membership/swim_sim_harness.h"
 
 using namespace meshd;
 using namespace meshd::membership;
 using namespace meshd::membership::test;
 using meshd::sim::LinkConfig;
-using meshd::sim::World;
 
 namespace {
 
-struct Cluster {
-  World world;
-  SwimRecorder recorder;
-  size_t n;
-
-  Cluster(uint64_t seed, size_t nodes, const SwimConfig& config, const LinkConfig& link)
-      : world(seed), n(nodes) {
-    recorder.sent_by_node.resize(nodes);
-    world.network().set_default_link(link);
-    Runtime::Limits limits;
-    limits.fibers_max = 8;
-    limits.stack_bytes = 64 * 1024;
-    world.set_runtime_limits(limits);
-    for (size_t i = 0; i < nodes; ++i) world.add_node(swim_factory(world, config, &recorder));
-    world.start_all();
-  }
-
-  const SwimMember& swim(size_t i) { return swim_service(world, i)->swim(); }
-
-  // Every up node sees every other up node alive (and `gone` not alive).
-  bool converged(const std::set<size_t>& gone = {}) {
-    for (size_t i = 0; i < n; ++i) {
-      if (!world.is_up(i)) continue;
-      const MemberTable& t = swim(i).table();
-      for (size_t j = 0; j < n; ++j) {
-        if (j == i) continue;
-        const Member* m = t.find(node_id_of(j));
-        const bool should_be_alive = world.is_up(j) && !gone.count(j);
-        const bool is_alive = m && m->has_identity && m->status == MemberStatus::alive;
-        if (should_be_alive != is_alive) return false;
-      }
-    }
-    return true;
-  }
-
-  // Runs in 100 ms steps until pred() or the deadline; returns the time.
-  template <class Pred>
-  std::optional<int64_t> run_until(Pred pred, int64_t deadline_us) {
-    while (world.now_us() < deadline_us) {
-      world.run_until(std::min(deadline_us, world.now_us() + 100'000));
-      if (pred()) return world.now_us();
-    }
-    return std::nullopt;
-  }
-};
-
-struct Distribution {
-  std::vector<int64_t> v;
-  void add(int64_t x) { v.push_back(x); }
-  int64_t pct(int p) {
-    std::sort(v.begin(), v.end());
-    if (v.empty()) return 0;
-    return v[std::min(v.size() - 1, v.size() * static_cast<size_t>(p) / 100)];
-  }
-  int64_t max() { return v.empty() ? 0 : *std::max_element(v.begin(), v.end()); }
-};
-
-LinkConfig lan() {
-  LinkConfig l;
-  l.latency_us_min = 500;
-  l.latency_us_mean = 1'000;  // exponential jitter, capped at 64x
-  return l;
-}
-
 constexpr int64_t kConvergeBoundUs = 30'000'000;
 constexpr uint64_t kSeeds = 50;
-
-// Completeness bound for a crash, derived for the default config with no
-// loss (health stays 0): a live member probes every other member once per
-// shuffled round of n-1 periods, so some member probes the dead node within
-// 2(n-1)-1 periods; the probe fails one period later; a suspicion lasts at
-// most suspicion max; the failed update then spreads by gossip (allow 10 s,
-// i.e. 50 gossip rounds).
-int64_t completeness_bound_us(const SwimConfig& c, size_t n) {
-  const auto b = suspicion_bounds(c.suspicion_mult, c.suspicion_max_timeout_mult,
-                                  c.protocol_period_us, n);
-  return static_cast<int64_t>(2 * (n - 1) - 1) * c.protocol_period_us + c.protocol_period_us +
-         b.max_us + 10'000'000;
-}
 
 }  // namespace
 

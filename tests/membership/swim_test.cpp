@@ -241,10 +241,12 @@ TEST_CASE("swim: independent confirmations shrink the suspicion timeout", "[memb
   SwimOutput out;
   std::vector<MemberUpdate> members;
   for (size_t n = 1; n < 32; ++n) members.push_back(alive(n));
-  // Three datagrams: an alive update is ~88 bytes here, 15 fit in one.
-  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin(), members.begin() + 11)), 0, out);
-  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + 11, members.begin() + 22)), 0, out);
-  a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + 22, members.end())), 0, out);
+  // Four datagrams: an alive update is ~160 bytes here, 8 fit in one.
+  for (size_t i = 0; i < members.size(); i += 8) {
+    const size_t end = std::min(members.size(), i + 8);
+    a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + static_cast<ptrdiff_t>(i),
+                                                    members.begin() + static_cast<ptrdiff_t>(end))), 0, out);
+  }
   REQUIRE(a.table().count_active() == 32);
   const auto b = suspicion_bounds(4, 6, 1'000'000, 32);
 

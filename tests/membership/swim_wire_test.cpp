@@ -20,6 +20,13 @@ MemberUpdate alive(uint8_t n, std::string host) {
   u.address = Address{0x0a000001, 7000};
   u.public_key.fill(n);
   u.hostname = std::move(host);
+  u.instance = 40 + n;
+  u.signature.fill(static_cast<uint8_t>(0x80 + n));
+  return u;
+}
+MemberUpdate multi_homed(uint8_t n) {
+  MemberUpdate u = alive(n, std::string(63, 'x'));
+  for (uint16_t k = 1; k < kEndpointsMax; ++k) u.alt_endpoints.push(Address{0x0a000100u + k, static_cast<uint16_t>(7000 + k)});
   return u;
 }
 MemberUpdate other(uint8_t n, MemberStatus s) {
@@ -28,6 +35,10 @@ MemberUpdate other(uint8_t n, MemberStatus s) {
   u.incarnation = n;
   u.status = s;
   if (s != MemberStatus::left) u.origin = id_of(200);
+  if (s == MemberStatus::left) {
+    u.public_key.fill(n);
+    u.signature.fill(0x33);
+  }
   return u;
 }
 SwimDrop drop_of(std::span<const uint8_t> bytes) {
@@ -48,7 +59,8 @@ TEST_CASE("swim wire: every message type round-trips with updates of every statu
     if (m.type == SwimType::ping_req) m.target_address = Address{0xC0A80001, 4242};
     if (m.type == SwimType::push_pull) m.flags = kPushPullRequest | kPushPullJoin;
     m.updates = {alive(3, "host-3.example"), other(4, MemberStatus::suspect),
-                 other(5, MemberStatus::failed), other(6, MemberStatus::left), alive(7, "")};
+                 other(5, MemberStatus::failed), other(6, MemberStatus::left), alive(7, ""),
+                 multi_homed(8)};
     const auto bytes = encode(m);
     CHECK(bytes[0] == 'M');
     CHECK(bytes[1] == 'S');
@@ -67,7 +79,8 @@ TEST_CASE("swim wire: every message type round-trips with updates of every statu
 TEST_CASE("swim wire: the encoder stops at the datagram limit and says how many fit",
           "[membership][wire]") {
   std::vector<MemberUpdate> many;
-  for (int i = 0; i < 40; ++i) many.push_back(alive(static_cast<uint8_t>(i), std::string(63, 'x')));
+  for (int i = 0; i < 40; ++i) many.push_back(multi_homed(static_cast<uint8_t>(i)));
+  REQUIRE(encoded_update_bytes(many[0]) == kUpdateBytesMax);
   SwimMessage m;
   m.type = SwimType::gossip;
   m.sender = id_of(1);
@@ -82,7 +95,10 @@ TEST_CASE("swim wire: the encoder stops at the datagram limit and says how many 
   // Small updates are capped by the count limit, not the size.
   std::vector<MemberUpdate> lefts(100, other(9, MemberStatus::left));
   encode(m, lefts, &written);
-  CHECK(written == 55);  // (1400 - 21) / 25
+  CHECK(written == 11);  // (1400 - 21) / 121
+  std::vector<MemberUpdate> suspects(100, other(9, MemberStatus::suspect));
+  encode(m, suspects, &written);
+  CHECK(written == 33);  // (1400 - 21) / 41
   CHECK(written <= kUpdatesPerMessageMax);
 }
 
@@ -104,7 +120,7 @@ TEST_CASE("swim wire: malformed input is dropped with its reason", "[membership]
   b[1] = 'L';  // liveness's magic is not ours
   CHECK(drop_of(b) == SwimDrop::bad_magic);
   b = good;
-  b[2] = 2;
+  b[2] = 1;  // v1 had no signatures: never accepted
   CHECK(drop_of(b) == SwimDrop::bad_version);
   b = good;
   b[3] = 0;
@@ -127,7 +143,14 @@ TEST_CASE("swim wire: malformed input is dropped with its reason", "[membership]
   b = good;
   b[count_at + 1] = 9;  // status
   CHECK(drop_of(b) == SwimDrop::bad_status);
-  const size_t hostlen_at = count_at + 1 + 1 + 16 + 8 + 6 + kPublicKeyBytes;
+  const size_t endpoints_at = count_at + 1 + 1 + 16 + 8 + 8;
+  b = good;
+  REQUIRE(b[endpoints_at] == 1);
+  b[endpoints_at] = 0;
+  CHECK(drop_of(b) == SwimDrop::bad_endpoints);
+  b[endpoints_at] = kEndpointsMax + 1;
+  CHECK(drop_of(b) == SwimDrop::bad_endpoints);
+  const size_t hostlen_at = endpoints_at + 1 + 6 + kPublicKeyBytes;
   b = good;
   REQUIRE(b[hostlen_at] == 3);
   b[hostlen_at] = 64;
@@ -142,4 +165,64 @@ TEST_CASE("swim wire: malformed input is dropped with its reason", "[membership]
   auto ppb = encode(pp);
   ppb[kSwimHeaderBytes] = 0x80;
   CHECK(drop_of(ppb) == SwimDrop::bad_flags);
+}
+
+TEST_CASE("swim wire: the signed bytes cover every field but the signature", "[membership][wire]") {
+  for (MemberUpdate base : {multi_homed(3), other(4, MemberStatus::left)}) {
+    const auto signed_bytes = update_signing_bytes(base);
+    REQUIRE(signed_bytes.size() == kSwimSignatureDomain.size() + encoded_update_bytes(base) - kSignatureBytes);
+    CHECK(std::equal(kSwimSignatureDomain.begin(), kSwimSignatureDomain.end(), signed_bytes.begin()));
+    MemberUpdate u = base;
+    u.signature.fill(0);
+    CHECK(update_signing_bytes(u) == signed_bytes);
+    std::vector<MemberUpdate> changed(6, base);
+    changed[0].incarnation += 1;
+    changed[1].id.bytes[3] ^= 1;
+    changed[2].public_key[0] ^= 1;
+    changed[3].status = base.status == MemberStatus::alive ? MemberStatus::left : MemberStatus::alive;
+    changed[4].instance += 1;
+    changed[5].hostname = "other";
+    if (base.status == MemberStatus::alive) {
+      changed.push_back(base);
+      changed.back().alt_endpoints.at[1].port += 1;
+      changed.push_back(base);
+      changed.back().capability_digest ^= 1;
+      changed.push_back(base);
+      changed.back().fingerprint_digest ^= 1;
+      changed.push_back(base);
+      changed.back().address.ipv4 ^= 1;
+    }
+    for (size_t i = 0; i < changed.size(); ++i) {
+      const bool meaningful = base.status == MemberStatus::alive || (i != 4 && i != 5);
+      if (!meaningful) continue;  // a left update carries no instance or hostname
+      INFO("field " << i);
+      CHECK(update_signing_bytes(changed[i]) != signed_bytes);
+    }
+  }
+}
+
+TEST_CASE("swim wire: the encoder honours a smaller datagram limit", "[membership][wire]") {
+  std::vector<MemberUpdate> mixed;
+  for (int i = 0; i < 30; ++i) {
+    mixed.push_back(i % 3 == 0 ? multi_homed(static_cast<uint8_t>(i))
+                               : other(static_cast<uint8_t>(i), i % 3 == 1 ? MemberStatus::suspect : MemberStatus::left));
+  }
+  SwimMessage m;
+  m.type = SwimType::ping_req;
+  m.sender = id_of(1);
+  for (size_t limit : {kSwimDatagramBytesMin, size_t{1330}, kDatagramBytesMax}) {
+    INFO("limit " << limit);
+    size_t offset = 0, chunks = 0;
+    while (offset < mixed.size()) {
+      size_t written = 0;
+      const auto bytes = encode(m, std::span(mixed).subspan(offset), &written, limit);
+      CHECK(bytes.size() <= limit);
+      REQUIRE(written > 0);  // the largest update always fits
+      // Full: the next update would not have fitted.
+      if (offset + written < mixed.size()) CHECK(bytes.size() + encoded_update_bytes(mixed[offset + written]) > limit);
+      offset += written;
+      ++chunks;
+    }
+    CHECK(chunks >= 2);
+  }
 }
