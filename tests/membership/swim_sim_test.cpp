@@ -334,37 +334,46 @@ TEST_CASE("swim sim: a flapping node does not make the view oscillate without bo
   CHECK(static_cast<double>(r.failed_of_flapper) / (kSeeds * (n - 1) * outages) < 0.01);
 }
 
+namespace {
+// memberlist = this implementation with health_scales_suspicion off: the
+// defaults are memberlist's DefaultLANConfig (docs/membership.md, knobs),
+// and memberlist's Lifeguard (awareness-scaled probes, confirmations,
+// nacks, buddy system) is implemented identically; the one difference is
+// that memberlist never stretches a suspicion by its own health.
+SwimConfig memberlist_timing() {
+  SwimConfig c;
+  c.health_scales_suspicion = false;
+  return c;
+}
+
+// False `failed` events at `loss` on 32 members over 120 s, both timings,
+// printed and checked (meshd <= memberlist); adds them to the totals.
+void compare_at_loss(double loss, uint64_t seeds, uint64_t& total_ours, uint64_t& total_memberlist) {
+  const int64_t measure_us = 120'000'000;
+  const size_t n = 32;
+  const AccuracyResult m = accuracy_under_loss(memberlist_timing(), n, loss, seeds, measure_us);
+  const AccuracyResult o = accuracy_under_loss(SwimConfig{}, n, loss, seeds, measure_us);
+  std::printf("[membership figures] vs memberlist: n=%zu loss=%.0f%% seeds=%llu over %llds: false failed "
+              "memberlist=%llu meshd=%llu\n",
+              n, loss * 100, static_cast<unsigned long long>(seeds), static_cast<long long>(measure_us / 1'000'000),
+              static_cast<unsigned long long>(m.false_failed), static_cast<unsigned long long>(o.false_failed));
+  CHECK(o.false_failed <= m.false_failed);
+  total_ours += o.false_failed;
+  total_memberlist += m.false_failed;
+}
+}  // namespace
+
 TEST_CASE("swim sim: fewer false failures than memberlist's timing under the same conditions",
           "[membership][sim]") {
-  // memberlist = this implementation with health_scales_suspicion off: the
-  // defaults are memberlist's DefaultLANConfig (docs/membership.md, knobs),
-  // and memberlist's Lifeguard (awareness-scaled probes, confirmations,
-  // nacks, buddy system) is implemented identically; the one difference is
-  // that memberlist never stretches a suspicion by its own health.
-  SwimConfig memberlist;
-  memberlist.health_scales_suspicion = false;
-  const SwimConfig ours;
-  const size_t n = 32;
 #if defined(__SANITIZE_ADDRESS__)
   const uint64_t seeds = 6;  // the asan preset runs this ~50x slower; same assertions
 #else
   const uint64_t seeds = 20;
 #endif
-  const int64_t measure_us = 120'000'000;
   uint64_t total_ours = 0, total_memberlist = 0;
-  for (double loss : {0.10, 0.20, 0.30}) {
-    const AccuracyResult m = accuracy_under_loss(memberlist, n, loss, seeds, measure_us);
-    const AccuracyResult o = accuracy_under_loss(ours, n, loss, seeds, measure_us);
-    std::printf("[membership figures] vs memberlist: n=%zu loss=%.0f%% seeds=%llu over %llds: false failed "
-                "memberlist=%llu meshd=%llu\n",
-                n, loss * 100, static_cast<unsigned long long>(seeds), static_cast<long long>(measure_us / 1'000'000),
-                static_cast<unsigned long long>(m.false_failed), static_cast<unsigned long long>(o.false_failed));
-    CHECK(o.false_failed <= m.false_failed);
-    total_ours += o.false_failed;
-    total_memberlist += m.false_failed;
-  }
-  const FlapResult m = flapping(memberlist, 16, 12, seeds);
-  const FlapResult o = flapping(ours, 16, 12, seeds);
+  for (double loss : {0.10, 0.20, 0.30}) compare_at_loss(loss, seeds, total_ours, total_memberlist);
+  const FlapResult m = flapping(memberlist_timing(), 16, 12, seeds);
+  const FlapResult o = flapping(SwimConfig{}, 16, 12, seeds);
   std::printf("[membership figures] vs memberlist: flapping n=16 seeds=%llu: false failed memberlist=%llu "
               "(by the flapper %llu) meshd=%llu (by the flapper %llu)\n",
               static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(m.failed_total),
@@ -381,17 +390,8 @@ TEST_CASE("swim sim: fewer false failures than memberlist's timing under the sam
 // 200 seeds, where 20 are too few to tell the two apart.
 TEST_CASE("swim sim: false failures at 10 % loss against memberlist's timing, 200 seeds",
           "[.membership_vs_memberlist_200]") {
-  SwimConfig memberlist;
-  memberlist.health_scales_suspicion = false;
-  const SwimConfig ours;
-  const uint64_t seeds = 200;
-  const AccuracyResult m = accuracy_under_loss(memberlist, 32, 0.10, seeds, 120'000'000);
-  const AccuracyResult o = accuracy_under_loss(ours, 32, 0.10, seeds, 120'000'000);
-  std::printf("[membership figures] vs memberlist: n=32 loss=10%% seeds=%llu over 120s: false failed "
-              "memberlist=%llu meshd=%llu\n",
-              static_cast<unsigned long long>(seeds), static_cast<unsigned long long>(m.false_failed),
-              static_cast<unsigned long long>(o.false_failed));
-  CHECK(o.false_failed <= m.false_failed);
+  uint64_t ours = 0, theirs = 0;
+  compare_at_loss(0.10, 200, ours, theirs);
 }
 
 // Hidden (run explicitly: meshd_tests "[.membership_load_1000]"): the
