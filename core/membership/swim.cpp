@@ -72,6 +72,7 @@ SwimMember::SwimMember(const SwimConfig& config, const SwimIdentity& self,
   MESHD_ASSERT(config_.indirect_probes <= kIndirectProbesMax);
   MESHD_ASSERT(config_.gossip_fanout <= kGossipFanoutMax);
   MESHD_ASSERT(config_.health_max <= kHealthMaxLimit);
+  MESHD_ASSERT(config_.suspicion_verify_pings <= kSuspicionVerifyPingsMax);
   MESHD_ASSERT(config_.suspicion_mult >= 1 && config_.suspicion_max_timeout_mult >= 1);
   MESHD_ASSERT(config_.gossip_interval_us > 0 && config_.push_pull_interval_us > 0 &&
                config_.join_retry_us > 0 && config_.reap_after_us > 0 &&
@@ -96,9 +97,9 @@ SwimMember::SwimMember(const SwimConfig& config, const SwimIdentity& self,
 // --- sending -------------------------------------------------------------------
 
 void SwimMember::send(const Address& to, SwimMessage m, SwimOutput& out,
-                      const MemberUpdate* first) {
+                      std::span<const MemberUpdate> first, bool piggyback) {
   m.sender = self_.id;
-  std::vector<size_t> order(broadcasts_.size());
+  std::vector<size_t> order(piggyback ? broadcasts_.size() : 0);
   std::iota(order.begin(), order.end(), size_t{0});
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) {
     const Broadcast& x = broadcasts_[a];
@@ -107,15 +108,30 @@ void SwimMember::send(const Address& to, SwimMessage m, SwimOutput& out,
   });
   if (order.size() > kUpdatesPerMessageMax) order.resize(kUpdatesPerMessageMax);
   std::vector<MemberUpdate> updates;
-  updates.reserve(order.size() + 1);
-  const size_t skip = first ? 1 : 0;
-  if (first) updates.push_back(*first);
-  for (size_t i : order) updates.push_back(broadcasts_[i].update);
+  updates.reserve(order.size() + first.size());
+  updates.insert(updates.end(), first.begin(), first.end());
+  // carried[k]: the queue entry updates[k] transmits, if any. A queued fact
+  // that is also in `first` goes once, and counts as sent if `first` did.
+  std::vector<std::optional<size_t>> carried(first.size());
+  for (size_t i : order) {
+    const MemberUpdate& q = broadcasts_[i].update;
+    auto same = std::find_if(first.begin(), first.end(), [&](const MemberUpdate& f) {
+      return f.id == q.id && f.status == q.status && f.incarnation == q.incarnation && f.origin == q.origin;
+    });
+    if (same != first.end()) {
+      carried[static_cast<size_t>(same - first.begin())] = i;
+      continue;
+    }
+    updates.push_back(q);
+    carried.push_back(i);
+  }
   size_t written = 0;
   std::vector<uint8_t> bytes = encode(m, updates, &written, config_.datagram_bytes_max);
   if (m.type == SwimType::gossip && written == 0) return;
   const uint32_t limit = retransmit_limit(config_.retransmit_mult, active_count());
-  for (size_t k = skip; k < written; ++k) ++broadcasts_[order[k - skip]].transmits;
+  for (size_t k = 0; k < written; ++k) {
+    if (carried[k]) ++broadcasts_[*carried[k]].transmits;
+  }
   std::erase_if(broadcasts_, [&](const Broadcast& b) { return b.transmits >= limit; });
   out.send.push_back(SwimDatagram{to, m.type, std::move(bytes)});
 }
@@ -264,6 +280,7 @@ void SwimMember::refute(const MemberUpdate& u, int64_t now_us, SwimOutput& out) 
   }
   const bool accused = u.status != MemberStatus::alive && u.incarnation >= self_.incarnation;
   const bool overtaken = u.status == MemberStatus::alive && u.incarnation > self_.incarnation;
+  if (u.status != MemberStatus::alive && !accused) stale_accusation_ = true;
   if (!accused && !overtaken) return;
   if (u.status == MemberStatus::suspect || u.status == MemberStatus::failed) adjust_health(+1);
   reassert(u.incarnation + 1, now_us);
@@ -349,6 +366,7 @@ void SwimMember::start_suspicion(const MemberUpdate& u, int64_t now_us) {
                               config_.protocol_period_us, active_count());
   s.confirmers.push_back(u.origin);
   s.deadline_us = now_us + suspicion_timeout_us(s.bounds, 0);
+  s.verify_pings_left = config_.suspicion_verify_pings;
   suspicions_[u.id] = std::move(s);
   ++counters_.suspicions_started;
 }
@@ -397,7 +415,7 @@ int64_t SwimMember::next_tick_us() const {
     t = std::min(t, next_push_pull_us_);
     if (!joined_) t = std::min(t, next_join_us_);
   }
-  for (const auto& [id, s] : suspicions_) t = std::min(t, s.deadline_us);
+  for (const auto& [id, s] : suspicions_) t = std::min({t, s.deadline_us, verify_ping_at_us(s)});
   for (const Relay& r : relays_) t = std::min(t, r.deadline_us);
   return t;
 }
@@ -432,21 +450,52 @@ void SwimMember::tick_relays(int64_t now_us, SwimOutput& out) {
   }
 }
 
+int64_t SwimMember::verify_ping_at_us(const Suspicion& s) const {
+  if (s.verify_pings_left == 0 || leaving_) return INT64_MAX;
+  return s.deadline_us - static_cast<int64_t>(s.verify_pings_left) * config_.protocol_period_us;
+}
+
+bool SwimMember::suspicion_due(Suspicion& s, int64_t now_us) {
+  if (s.deadline_us > now_us) return false;
+  if (config_.health_scales_suspicion && health_ > 0) {
+    // Our own health decides at expiry: stretch the unscaled timeout
+    // (confirmations = confirmers beyond the initial suspector).
+    const auto confirmations = static_cast<uint32_t>(s.confirmers.size() - 1);
+    const int64_t stretched_us = s.start_us + suspicion_timeout_us(s.bounds, confirmations) * (health_ + 1);
+    if (stretched_us > now_us) {
+      s.deadline_us = stretched_us;
+      return false;
+    }
+  }
+  if (config_.suspicion_verify_pings > 0 && !s.final_ping_sent &&
+      now_us - s.last_verify_ping_us > config_.protocol_period_us) {
+    // No ping of ours reached out to the suspect in the last period (the
+    // deadline moved, or we were cut off when the pings went): one more,
+    // and one more period to answer it.
+    s.final_ping_sent = true;
+    s.verify_pings_left = 1;
+    s.deadline_us = now_us + config_.protocol_period_us;
+    return false;
+  }
+  return true;
+}
+
 void SwimMember::tick_suspicions(int64_t now_us, SwimOutput& out) {
   std::vector<std::pair<NodeId, uint64_t>> due;
   for (auto& [id, s] : suspicions_) {
-    if (s.deadline_us > now_us) continue;
-    if (config_.health_scales_suspicion && health_ > 0) {
-      // Our own health decides at expiry: stretch the unscaled timeout
-      // (confirmations = confirmers beyond the initial suspector).
-      const auto confirmations = static_cast<uint32_t>(s.confirmers.size() - 1);
-      const int64_t stretched_us = s.start_us + suspicion_timeout_us(s.bounds, confirmations) * (health_ + 1);
-      if (stretched_us > now_us) {
-        s.deadline_us = stretched_us;
-        continue;
-      }
+    if (suspicion_due(s, now_us)) {
+      due.emplace_back(id, s.incarnation);
+      continue;
     }
-    due.emplace_back(id, s.incarnation);
+    if (verify_ping_at_us(s) <= now_us) {
+      // Give the suspect a direct chance to refute before we call it
+      // failed. Deadlines move (confirmations, health): the rest of the
+      // pings are spread over the periods left, one per period at most.
+      const int64_t periods_left = (s.deadline_us - now_us - 1) / config_.protocol_period_us;
+      s.verify_pings_left = static_cast<uint32_t>(std::min<int64_t>(s.verify_pings_left - 1, periods_left));
+      s.last_verify_ping_us = now_us;
+      verify_ping(id, out);
+    }
   }
   for (const auto& [id, incarnation] : due) {
     suspicions_.erase(id);
@@ -519,7 +568,23 @@ void SwimMember::start_probe(int64_t now_us, SwimOutput& out) {
   ping.seq = p.seq;
   ping.target = p.target;
   const std::optional<MemberUpdate> suspicion = suspicion_of(p.target);
-  send(p.address, ping, out, suspicion ? &*suspicion : nullptr);
+  send(p.address, ping, out, suspicion ? std::span(&*suspicion, 1) : std::span<const MemberUpdate>{});
+}
+
+void SwimMember::verify_ping(const NodeId& id, SwimOutput& out) {
+  const Member* m = table_.find(id);
+  const std::optional<MemberUpdate> suspicion = suspicion_of(id);
+  if (!m || !suspicion) return;
+  SwimMessage ping;
+  ping.type = SwimType::ping;
+  ping.seq = next_seq_++;  // its ack matches no probe: only its updates count
+  ping.target = id;
+  verify_seqs_.push_back(ping.seq);
+  if (verify_seqs_.size() > kVerifySeqsMax) verify_seqs_.pop_front();
+  // The suspicion alone: a suspect that is really gone would only waste
+  // the retransmissions of whatever else rode along.
+  send(m->address, ping, out, std::span(&*suspicion, 1), false);
+  ++counters_.suspicion_verify_pings;
 }
 
 std::optional<MemberUpdate> SwimMember::suspicion_of(const NodeId& id) const {
@@ -712,7 +777,15 @@ SwimDrop SwimMember::on_datagram(const Address& from, std::span<const uint8_t> b
   // Piggybacked updates are facts about the mesh whatever the carrier's
   // own purpose turns out to be: merge them first (an ack may carry the
   // refutation that matters).
+  stale_accusation_ = false;
   for (const MemberUpdate& u : m->updates) merge(u, now_us, out);
+  // The sender still accuses a past incarnation of ours: answer it with
+  // the present one (stale_view_repair), in the ack if this is a ping.
+  const bool repair = stale_accusation_ && config_.stale_view_repair && !leaving_ && !displaced_;
+  stale_accusation_ = false;
+  if (repair) ++counters_.stale_view_repairs;
+  std::vector<MemberUpdate> first;
+  if (repair) first.push_back(self_alive());
   switch (m->type) {
     case SwimType::ping:
       if (m->target != self_.id) {
@@ -723,8 +796,9 @@ SwimDrop SwimMember::on_datagram(const Address& from, std::span<const uint8_t> b
         ack.seq = m->seq;
         // A member we suspect is talking to us: tell it, so it refutes now
         // rather than when our gossip (maybe retired) happens to reach it.
-        const std::optional<MemberUpdate> suspicion = suspicion_of(m->sender);
-        send(from, ack, out, suspicion ? &*suspicion : nullptr);
+        if (const std::optional<MemberUpdate> suspicion = suspicion_of(m->sender)) first.push_back(*suspicion);
+        send(from, ack, out, first);
+        first.clear();
       }
       break;
     case SwimType::ack: handle_ack(*m, now_us, out, drop); break;
@@ -741,6 +815,11 @@ SwimDrop SwimMember::on_datagram(const Address& from, std::span<const uint8_t> b
       if ((m->flags & kPushPullRequest) != 0 && !leaving_) send_full_state(from, 0, out);
       break;
     case SwimType::gossip: break;
+  }
+  if (!first.empty()) {
+    SwimMessage g;
+    g.type = SwimType::gossip;
+    send(from, g, out, first);
   }
   if (drop != SwimDrop::none) ++counters_.dropped[static_cast<size_t>(drop)];
   return drop;
@@ -762,6 +841,8 @@ void SwimMember::handle_ack(const SwimMessage& m, int64_t now_us, SwimOutput& ou
     send(requester, ack, out);
     return;
   }
+  // The answer to a verify ping: its updates were merged, nothing else to do.
+  if (std::find(verify_seqs_.begin(), verify_seqs_.end(), m.seq) != verify_seqs_.end()) return;
   drop = SwimDrop::unexpected_ack;
 }
 

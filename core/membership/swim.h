@@ -75,6 +75,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -95,6 +96,8 @@ constexpr size_t kSeedsMax = 64;
 constexpr uint32_t kHealthMaxLimit = 16;
 constexpr uint32_t kIndirectProbesMax = 16;
 constexpr uint32_t kGossipFanoutMax = 16;
+constexpr uint32_t kSuspicionVerifyPingsMax = 8;
+constexpr size_t kVerifySeqsMax = 64;  // recent verify-ping seqs whose acks are expected
 
 // What a node does when another endpoint announces its own identity.
 enum class IdentityPolicy : uint8_t { prefer_newest, prefer_oldest, allow_concurrent };
@@ -119,6 +122,20 @@ struct SwimConfig {
   // waits for the evidence it cannot get instead of declaring the members
   // it could not reach failed (docs/membership.md, "Beyond memberlist").
   bool health_scales_suspicion = true;
+  // Our departure (memberlist: off): a message that shows its sender still
+  // holds an accusation against us (suspect/failed/left) that we already
+  // refuted — an older incarnation — gets our current alive sent straight
+  // back (first in the ack to a ping, else a gossip datagram to the
+  // sender). Our refutation's gossip may have been retired before it
+  // reached that member; without this it would keep suspecting us until
+  // its timeout and declare a live member failed.
+  bool stale_view_repair = true;
+  // Our departure (memberlist: 0): a suspicion we hold pings its suspect
+  // directly, carrying the suspicion (as the buddy system does), in each
+  // of the last `suspicion_verify_pings` protocol periods before it
+  // expires. A live suspect answers with its refutation; a dead one costs
+  // one datagram per suspector. Detection time is unchanged. ≤ kSuspicionVerifyPingsMax.
+  uint32_t suspicion_verify_pings = 2;
   int64_t gossip_interval_us = 200'000;       // memberlist GossipInterval
   uint32_t gossip_fanout = 3;                 // memberlist GossipNodes
   int64_t push_pull_interval_us = 30'000'000; // memberlist PushPullInterval
@@ -205,6 +222,8 @@ struct SwimCounters {
   uint64_t probes_failed = 0;
   uint64_t ping_reqs_sent = 0;
   uint64_t refutations = 0;
+  uint64_t stale_view_repairs = 0;     // our alive sent back to a stale accuser
+  uint64_t suspicion_verify_pings = 0; // pings to a suspect before its suspicion expires
   uint64_t suspicions_started = 0;
   uint64_t confirmations = 0;
   uint64_t declared_failed = 0;        // by our own suspicion timeout
@@ -281,6 +300,9 @@ class SwimMember {
     SuspicionBounds bounds;
     std::vector<NodeId> confirmers;  // distinct origins, first = initial; <= K + 1
     int64_t deadline_us = 0;
+    uint32_t verify_pings_left = 0;  // suspicion_verify_pings not yet sent
+    int64_t last_verify_ping_us = INT64_MIN / 2;
+    bool final_ping_sent = false;    // the expiry was deferred once for a last ping
   };
   struct Broadcast {
     MemberUpdate update;
@@ -289,10 +311,11 @@ class SwimMember {
   };
 
   // Sending.
-  // Sends m with piggybacked broadcasts; `first` (if given) rides ahead of
-  // the queue (a probe of a suspect carries its suspicion: buddy system).
+  // Sends m with piggybacked broadcasts; `first` (in order) rides ahead of
+  // the queue (a probe of a suspect carries its suspicion: buddy system;
+  // a stale accuser gets our alive); without `piggyback`, nothing else.
   void send(const Address& to, SwimMessage m, SwimOutput& out,
-            const MemberUpdate* first = nullptr);
+            std::span<const MemberUpdate> first = {}, bool piggyback = true);
   void send_full_state(const Address& to, uint8_t flags, SwimOutput& out);
   void enqueue(const MemberUpdate& u);
   // State.
@@ -336,6 +359,12 @@ class SwimMember {
                                             bool failed_instead);
   size_t active_count() const;
   // Our suspicion of `id` as an update (origin = us), if we hold it suspect.
+  // True if `s` expires now (after the health stretch and the last ping).
+  bool suspicion_due(Suspicion& s, int64_t now_us);
+  // When the next suspicion_verify_pings ping to this suspect is due (INT64_MAX: none left).
+  int64_t verify_ping_at_us(const Suspicion& s) const;
+  // A ping to a suspect carrying our suspicion of it; its ack matches no probe.
+  void verify_ping(const NodeId& id, SwimOutput& out);
   std::optional<MemberUpdate> suspicion_of(const NodeId& id) const;
 
   SwimConfig config_;
@@ -352,6 +381,9 @@ class SwimMember {
   uint32_t health_ = 0;
   bool joined_ = false;
   bool leaving_ = false;
+  // Set by refute() when a merged update accuses an incarnation of ours
+  // we already refuted; on_datagram() answers its sender (stale_view_repair).
+  bool stale_accusation_ = false;
   uint64_t next_seq_ = 1;
   uint64_t next_order_ = 1;
   std::optional<Probe> probe_;
@@ -363,6 +395,7 @@ class SwimMember {
   size_t probe_index_ = 0;
   std::vector<Relay> relays_;
   std::map<NodeId, Suspicion> suspicions_;
+  std::deque<uint64_t> verify_seqs_;  // <= kVerifySeqsMax
   std::vector<Broadcast> broadcasts_;
   SwimCounters counters_;
 };

@@ -323,6 +323,8 @@ nlohmann::json SwimService::status() const {
                         {"probes_failed", c.probes_failed},
                         {"ping_reqs_sent", c.ping_reqs_sent},
                         {"refutations", c.refutations},
+                        {"stale_view_repairs", c.stale_view_repairs},
+                        {"suspicion_verify_pings", c.suspicion_verify_pings},
                         {"suspicions_started", c.suspicions_started},
                         {"declared_failed", c.declared_failed},
                         {"push_pulls_sent", c.push_pulls_sent},

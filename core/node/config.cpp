@@ -285,6 +285,11 @@ Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& o, const std::
   if (Status s = ms("join_retry_ms", out.join_retry_us, 10, 3'600'000); !s) return s;
   if (Status s = ms("reap_after_ms", out.reap_after_us, 10, 7LL * 86'400'000); !s) return s;
   if (Status s = doc.get_bool(o, path, "health_scales_suspicion", out.health_scales_suspicion, false); !s) return s;
+  if (Status s = doc.get_bool(o, path, "stale_view_repair", out.stale_view_repair, false); !s) return s;
+  if (Status s = count("suspicion_verify_pings", out.suspicion_verify_pings, 0, membership::kSuspicionVerifyPingsMax);
+      !s) {
+    return s;
+  }
   if (Status s = ms("reannounce_interval_ms", out.reannounce_interval_us, 1000, 86'400'000); !s) return s;
   if (o.contains("identity_policy")) {
     std::string name;

@@ -74,15 +74,16 @@ class JsonDoc;
 // indirect_probes, suspicion_mult, suspicion_max_timeout_mult,
 // retransmit_mult, health_max, gossip_interval_ms, gossip_fanout,
 // push_pull_interval_ms, join_retry_ms, reap_after_ms, members_max,
-// health_scales_suspicion, reannounce_interval_ms, identity_policy.
+// health_scales_suspicion, stale_view_repair, suspicion_verify_pings,
+// reannounce_interval_ms, identity_policy.
 // Missing fields keep their defaults (swim.h); errors name field and line.
 Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& obj, const std::string& path,
                         membership::SwimConfig& out);
 #define MESHD_SWIM_KNOB_FIELDS "protocol_period_ms", "probe_timeout_ms", "indirect_probes", \
     "suspicion_mult", "suspicion_max_timeout_mult", "retransmit_mult", "health_max",          \
     "gossip_interval_ms", "gossip_fanout", "push_pull_interval_ms", "join_retry_ms",           \
-    "reap_after_ms", "members_max", "health_scales_suspicion", "reannounce_interval_ms",       \
-    "identity_policy"
+    "reap_after_ms", "members_max", "health_scales_suspicion", "stale_view_repair",            \
+    "suspicion_verify_pings", "reannounce_interval_ms", "identity_policy"
 
 struct NodeConfig {
   std::string name;                 // required; [A-Za-z0-9._-]{1,64}

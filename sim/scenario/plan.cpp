@@ -129,7 +129,9 @@ nlohmann::json scenario_to_json(const Scenario& sc) {
                           {"join_retry_ms", m.join_retry_us / 1000},
                           {"reap_after_ms", m.reap_after_us / 1000},
                           {"members_max", m.members_max},
-                          {"health_scales_suspicion", m.health_scales_suspicion}};
+                          {"health_scales_suspicion", m.health_scales_suspicion},
+                          {"stale_view_repair", m.stale_view_repair},
+                          {"suspicion_verify_pings", m.suspicion_verify_pings}};
     const MembershipInvariants& mi = sc.invariants.membership;
     nlohmann::json minv = {{"no_false_failed", mi.no_false_failed}};
     if (mi.detect_failed_within_us > 0) minv["detect_failed_within_ms"] = mi.detect_failed_within_us / 1000;

@@ -90,6 +90,7 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
                "    \"gossip_interval_ms\": 50, \"gossip_fanout\": 4, \"push_pull_interval_ms\": 10000,\n"
                "    \"join_retry_ms\": 700, \"reap_after_ms\": 60000, \"members_max\": 100,\n"
                "    \"reannounce_interval_ms\": 5000, \"identity_policy\": \"allow_concurrent\",\n"
+               "    \"stale_view_repair\": false, \"suspicion_verify_pings\": 3,\n"
                "    \"advertise\": [\"203.0.113.7:7000\", \"127.0.0.1:7001\"], \"capabilities\": [\"gpu\", \"shell:v1\"],\n"
                "    \"seeds\": [\"127.0.0.1:7009\"]},\n");
   auto c = parse_node_config(text);
@@ -111,6 +112,8 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
   CHECK(s.members_max == 100);
   CHECK(s.reannounce_interval_us == 5'000'000);
   CHECK(s.identity_policy == membership::IdentityPolicy::allow_concurrent);
+  CHECK_FALSE(s.stale_view_repair);
+  CHECK(s.suspicion_verify_pings == 3);
   CHECK(c->membership->advertise == std::vector<Address>{Address{0xCB007107, 7000}, Address{0x7f000001, 7001}});
   CHECK(c->membership->capabilities == std::vector<std::string>{"gpu", "shell:v1"});
   REQUIRE(c->membership->seeds.size() == 1);
@@ -127,6 +130,8 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
   CHECK(d->membership->seeds.empty());  // the node then seeds from its peers
   CHECK(d->membership->swim.reannounce_interval_us == 60'000'000);
   CHECK(d->membership->swim.identity_policy == membership::IdentityPolicy::prefer_newest);
+  CHECK(d->membership->swim.stale_view_repair);
+  CHECK(d->membership->swim.suspicion_verify_pings == 2);
   CHECK(d->membership->advertise.empty());  // the listen address
 }
 
@@ -158,6 +163,9 @@ TEST_CASE("config: a bad membership field is an error naming the field and the l
         "config: line 10: field 'membership.capabilities[1]': capability names use [a-z0-9._:/-] only");
   CHECK(error_of(with("{\"reannounce_interval_ms\": 5}")).find("field 'membership.reannounce_interval_ms': must be in [1000,") !=
         std::string::npos);
+  CHECK(error_of(with("{\"suspicion_verify_pings\": 9}")).find("field 'membership.suspicion_verify_pings'") !=
+        std::string::npos);
+  CHECK(error_of(with("{\"stale_view_repair\": 1}")).find("field 'membership.stale_view_repair'") != std::string::npos);
   CHECK(error_of(with("{\"node_id\": \"00112233445566778899aabbccddeeff\"}")).find(
             "field 'membership.node_id': only for plaintext mode") != std::string::npos);
 }

@@ -335,20 +335,24 @@ TEST_CASE("swim sim: a flapping node does not make the view oscillate without bo
 }
 
 namespace {
-// memberlist = this implementation with health_scales_suspicion off: the
-// defaults are memberlist's DefaultLANConfig (docs/membership.md, knobs),
-// and memberlist's Lifeguard (awareness-scaled probes, confirmations,
-// nacks, buddy system) is implemented identically; the one difference is
-// that memberlist never stretches a suspicion by its own health.
+// memberlist = this implementation with our three departures off
+// (health-scaled suspicion, stale-view repair, verify pings): the defaults
+// are memberlist's DefaultLANConfig (docs/membership.md, knobs), and
+// memberlist's Lifeguard (awareness-scaled probes, confirmations, nacks,
+// buddy system) is implemented identically.
 SwimConfig memberlist_timing() {
   SwimConfig c;
   c.health_scales_suspicion = false;
+  c.stale_view_repair = false;
+  c.suspicion_verify_pings = 0;
   return c;
 }
 
 // False `failed` events at `loss` on 32 members over 120 s, both timings,
-// printed and checked (meshd <= memberlist); adds them to the totals.
-void compare_at_loss(double loss, uint64_t seeds, uint64_t& total_ours, uint64_t& total_memberlist) {
+// printed and checked (meshd <= memberlist, or < if `strictly_fewer`);
+// adds them to the totals.
+void compare_at_loss(double loss, uint64_t seeds, uint64_t& total_ours, uint64_t& total_memberlist,
+                     bool strictly_fewer = false) {
   const int64_t measure_us = 120'000'000;
   const size_t n = 32;
   const AccuracyResult m = accuracy_under_loss(memberlist_timing(), n, loss, seeds, measure_us);
@@ -358,6 +362,7 @@ void compare_at_loss(double loss, uint64_t seeds, uint64_t& total_ours, uint64_t
               n, loss * 100, static_cast<unsigned long long>(seeds), static_cast<long long>(measure_us / 1'000'000),
               static_cast<unsigned long long>(m.false_failed), static_cast<unsigned long long>(o.false_failed));
   CHECK(o.false_failed <= m.false_failed);
+  if (strictly_fewer) CHECK(o.false_failed < m.false_failed);
   total_ours += o.false_failed;
   total_memberlist += m.false_failed;
 }
@@ -371,7 +376,10 @@ TEST_CASE("swim sim: fewer false failures than memberlist's timing under the sam
   const uint64_t seeds = 20;
 #endif
   uint64_t total_ours = 0, total_memberlist = 0;
-  for (double loss : {0.10, 0.20, 0.30}) compare_at_loss(loss, seeds, total_ours, total_memberlist);
+  // The issue's condition (up to 10 % loss): strictly fewer. (The ASan
+  // run's 6 seeds hold no false failure for either column to compare.)
+  compare_at_loss(0.10, seeds, total_ours, total_memberlist, seeds >= 20);
+  for (double loss : {0.20, 0.30}) compare_at_loss(loss, seeds, total_ours, total_memberlist);
   const FlapResult m = flapping(memberlist_timing(), 16, 12, seeds);
   const FlapResult o = flapping(SwimConfig{}, 16, 12, seeds);
   std::printf("[membership figures] vs memberlist: flapping n=16 seeds=%llu: false failed memberlist=%llu "
@@ -386,12 +394,47 @@ TEST_CASE("swim sim: fewer false failures than memberlist's timing under the sam
   CHECK(total_ours < total_memberlist);
 }
 
-// Hidden (run explicitly): the 10 %-loss row of the comparison above over
-// 200 seeds, where 20 are too few to tell the two apart.
-TEST_CASE("swim sim: false failures at 10 % loss against memberlist's timing, 200 seeds",
-          "[.membership_vs_memberlist_200]") {
+// Hidden (run explicitly, ~6 min): the comparison above on larger samples,
+// where 20 seeds are too few to tell the columns apart — 1000 seeds at 10 %
+// loss (the issue's condition), 200 for the other rows.
+TEST_CASE("swim sim: false failures against memberlist's timing, 1000 and 200 seeds",
+          "[.membership_vs_memberlist_large]") {
   uint64_t ours = 0, theirs = 0;
-  compare_at_loss(0.10, 200, ours, theirs);
+  compare_at_loss(0.10, 1000, ours, theirs, true);
+  compare_at_loss(0.20, 200, ours, theirs);
+  compare_at_loss(0.30, 200, ours, theirs);
+  const FlapResult m = flapping(memberlist_timing(), 16, 12, 200);
+  const FlapResult o = flapping(SwimConfig{}, 16, 12, 200);
+  std::printf("[membership figures] vs memberlist: flapping n=16 seeds=200: false failed memberlist=%llu "
+              "(by the flapper %llu) meshd=%llu (by the flapper %llu)\n",
+              static_cast<unsigned long long>(m.failed_total), static_cast<unsigned long long>(m.failed_by_flapper),
+              static_cast<unsigned long long>(o.failed_total), static_cast<unsigned long long>(o.failed_by_flapper));
+  CHECK(o.failed_total <= m.failed_total);
+}
+
+// Hidden (run explicitly, ~3 min): which departure earns what. Each of the
+// three alone on memberlist's timing, 200 seeds at 10 % and 30 % loss.
+TEST_CASE("swim sim: false failures, each departure from memberlist alone", "[.membership_ablation]") {
+  struct Variant {
+    const char* name;
+    SwimConfig config;
+  };
+  std::vector<Variant> variants{{"memberlist", memberlist_timing()}, {"+health_scales_suspicion", memberlist_timing()},
+                                {"+stale_view_repair", memberlist_timing()}, {"+suspicion_verify_pings", memberlist_timing()},
+                                {"meshd (all three)", SwimConfig{}}};
+  variants[1].config.health_scales_suspicion = true;
+  variants[2].config.stale_view_repair = true;
+  variants[3].config.suspicion_verify_pings = SwimConfig{}.suspicion_verify_pings;
+  for (double loss : {0.10, 0.30}) {
+    uint64_t baseline = 0;
+    for (const Variant& v : variants) {
+      const AccuracyResult r = accuracy_under_loss(v.config, 32, loss, 200, 120'000'000);
+      std::printf("[membership figures] ablation n=32 loss=%.0f%% seeds=200 over 120s: %s false failed=%llu\n",
+                  loss * 100, v.name, static_cast<unsigned long long>(r.false_failed));
+      if (&v == &variants.front()) baseline = r.false_failed;
+      CHECK(r.false_failed <= baseline);
+    }
+  }
 }
 
 // Hidden (run explicitly: meshd_tests "[.membership_load_1000]"): the
