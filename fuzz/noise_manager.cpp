@@ -5,7 +5,10 @@
 // whether the manager is under load (cookie path). Invariants: no crash,
 // no assertion, and our own in-flight handshake (random ephemeral) never
 // completes from fuzzed bytes. (Responder-side establishment is legitimate:
-// the corpus holds genuine initiations from the peer.)
+// the corpus holds genuine initiations from the peer.) Twin notices reach
+// the mac, binding and signature checks (corpus: a genuine notice bound to
+// the fixture's initiation, and a tampered one); an accepted one must name
+// the peer the initiation went to.
 #include <cstdint>
 #include <vector>
 
@@ -56,6 +59,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto result = manager.on_handshake_packet(peer_address, decoded, now_us, now_us);
   for (const auto& e : result.events) {
     if (e.kind == HandshakeEventKind::established && e.initiator) __builtin_trap();
+    if (e.kind == HandshakeEventKind::twin_refused && e.twin.responder != peer.node_id()) __builtin_trap();
   }
   return 0;
 }

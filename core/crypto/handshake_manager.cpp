@@ -100,10 +100,144 @@ Status HandshakeManager::add_peer(const NodeId& id, const Address& address, std:
   return Status::ok();
 }
 
-bool HandshakeManager::lost_state(const Peer& peer, const Address& from, int64_t now_us) const {
-  // Only from the address we know: a replay sent from elsewhere must not
-  // move the peer's endpoint while it is silent.
-  return from == peer.address && now_us - peer.sessions.last_opened_us() >= config_.stale_grace_us;
+bool HandshakeManager::holder_live(const Peer& peer, int64_t now_us) const {
+  return now_us - peer.sessions.last_opened_us() < config_.stale_grace_us;
+}
+
+bool HandshakeManager::twin_at(const Peer& peer, const Address& from, int64_t now_us) const {
+  // Packets from `from` itself open on the peer's sessions: the peer moved
+  // there (a new source address for the same process), it is no twin.
+  const bool speaks_from_here =
+      from == peer.last_opened_from && now_us - peer.last_opened_from_us < config_.stale_grace_us;
+  return holder_live(peer, now_us) && from != peer.address && !speaks_from_here;
+}
+
+HandshakeManager::Verdict HandshakeManager::judge(const Peer& peer, const Address& from,
+                                                  const HandshakeFreshness& freshness, int64_t now_us) const {
+  const bool live = holder_live(peer, now_us);
+  const bool twin = twin_at(peer, from, now_us);
+  if (twin && config_.twin_policy != TwinPolicy::prefer_newest) return Verdict::twin_refused;
+  if (freshness > peer.last_freshness) return Verdict::accept;
+  // Stale, but nothing has opened from the peer for stale_grace_us: accept
+  // it from any address. Either the peer lost its state and its boot count
+  // went back (a corrupt incarnation record re-derived from a clock that
+  // stepped back), or the copy that held the identity died and a twin
+  // (a standby under allow_concurrent, possibly with the lower boot) takes
+  // over. A replay gains nothing here: the holder is already silent, an IK
+  // responder session waits unconfirmed (PeerSessions::next) until the
+  // initiator proves the keys, so nothing working is displaced, and the
+  // real peer's next (fresher) handshake takes its address back. Until
+  // then our packets for a silent peer may go to the replay's source.
+  if (!live) return Verdict::accept;
+  return twin ? Verdict::twin_stale : Verdict::replay;
+}
+
+void HandshakeManager::refuse(Verdict verdict, Peer& peer, const NodeId& id, const Address& from,
+                              uint32_t initiator_index, const Mac& binding, const Identity& signer, int64_t now_us,
+                              HandshakeOutput& out) {
+  MESHD_ASSERT(verdict != Verdict::accept);
+  out.drop = verdict == Verdict::twin_refused ? DropReason::twin_refused : DropReason::stale_handshake;
+  if (verdict == Verdict::replay) return;  // from the holder's own address: nobody to tell
+  if (now_us - peer.last_twin_notice_us < kTwinNoticeIntervalUs) {
+    out.twin_notice = TwinNoticeOutcome::suppressed;
+    return;
+  }
+  peer.last_twin_notice_us = now_us;
+  out.packets.push_back(make_twin_notice(from, id, initiator_index, peer, binding, signer));
+  out.twin_notice = TwinNoticeOutcome::sent;
+}
+
+namespace {
+
+// The bytes a twin notice's signature covers: domain || header AAD ||
+// holder address, boot and binding (the header binds both NodeIds and the
+// initiator's index).
+std::vector<uint8_t> twin_notice_signed(std::span<const uint8_t> header_bytes, std::span<const uint8_t> fields) {
+  std::vector<uint8_t> message(kTwinNoticeDomain.begin(), kTwinNoticeDomain.end());
+  const auto aad = aad_of(header_bytes);
+  message.insert(message.end(), aad.begin(), aad.end());
+  message.insert(message.end(), fields.begin(), fields.end());
+  return message;
+}
+
+}  // namespace
+
+OutPacket HandshakeManager::make_twin_notice(const Address& to, const NodeId& initiator, uint32_t initiator_index,
+                                             const Peer& holder, const Mac& binding, const Identity& signer) const {
+  std::vector<uint8_t> body(kTwinNoticeBytes);
+  wire::Writer w(body);
+  w.write_u32(holder.address.ipv4);
+  w.write_u16(holder.address.port);
+  w.write_u64(holder.last_freshness.boot);
+  w.write_bytes(binding);
+  MESHD_ASSERT(w.ok() && w.size() == kTwinNoticeSignedBytes);
+  OutPacket packet = make_packet(to, initiator, PacketType::twin_notice, initiator_index, 0, body);
+  const std::span<uint8_t> bytes(packet.bytes);
+  const auto fields = bytes.subspan(wire::kHeaderBytes, kTwinNoticeSignedBytes);
+  const Signature signature = signer.sign(twin_notice_signed(bytes.first(wire::kHeaderBytes), fields));
+  std::copy(signature.begin(), signature.end(), fields.end());
+  const auto mac_input = concat(aad_of(bytes), bytes.subspan(wire::kHeaderBytes, kTwinNoticeBytes - kMacBytes));
+  const Mac mac = compute_mac1(psk_, mac_input);
+  std::copy(mac.begin(), mac.end(), bytes.end() - kMacBytes);
+  return packet;
+}
+
+HandshakeOutput HandshakeManager::on_twin_notice(const Address& from, const wire::DecodedPacket& packet) {
+  HandshakeOutput out;
+  const auto& h = packet.header;
+  if (packet.payload.size() != kTwinNoticeBytes) {
+    out.drop = packet.payload.size() < kTwinNoticeBytes ? DropReason::truncated : DropReason::too_large;
+    return out;
+  }
+  // The PSK-keyed mac first: junk costs one hash, never a signature check.
+  Mac mac{};
+  std::copy_n(packet.payload.end() - kMacBytes, kMacBytes, mac.begin());
+  if (!cookies_.mac1_valid(concat(aad_of(packet.header_bytes), packet.payload.first(kTwinNoticeBytes - kMacBytes)),
+                           mac)) {
+    out.drop = DropReason::bad_cookie;
+    return out;
+  }
+  const auto fields = packet.payload.first(kTwinNoticeSignedBytes);
+  TwinNotice notice;
+  Mac binding{};
+  Signature signature{};
+  wire::Reader r(packet.payload);
+  r.read_u32(notice.holder.ipv4);
+  r.read_u16(notice.holder.port);
+  r.read_u64(notice.holder_boot);
+  r.read_bytes(binding);
+  r.read_bytes(signature);
+  MESHD_ASSERT(r.ok());
+  // Bound to one of our own unanswered messages to that responder: the
+  // IK initiation in flight (its mac1) or the XX message 3 we sent last.
+  // Bindings went out in the clear, so a plain comparison leaks nothing.
+  auto owner = index_owner_.find(h.session_id);
+  auto it = owner == index_owner_.end() || owner->second != h.source ? peers_.end() : peers_.find(h.source);
+  if (it == peers_.end() || !it->second.key) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  Peer& peer = it->second;
+  const bool names_initiation = peer.pending && !peer.pending->xx && !peer.pending->noticed &&
+                                peer.pending->local_index == h.session_id &&
+                                peer.pending->binding == binding;
+  const bool names_final = peer.sent_final && peer.sent_final->local_index == h.session_id &&
+                           peer.sent_final->binding == binding;
+  if (!names_initiation && !names_final) {
+    out.drop = DropReason::unexpected_handshake;
+    return out;
+  }
+  if (!verify_signature(*peer.key, twin_notice_signed(packet.header_bytes, fields), signature)) {
+    out.drop = DropReason::auth_failure;
+    return out;
+  }
+  // One notice per message: a replay of this one finds nothing to name.
+  if (names_initiation) peer.pending->noticed = true;
+  if (names_final) peer.sent_final.reset();
+  notice.responder = h.source;
+  notice.responder_address = from;
+  out.events.push_back(HandshakeEvent{HandshakeEventKind::twin_refused, h.source, true, peer.address, notice});
+  return out;
 }
 
 HandshakeFreshness HandshakeManager::next_freshness(int64_t now_wall_us) {
@@ -196,7 +330,7 @@ Result<HandshakeManager::Pending> HandshakeManager::build_initiation(
   std::copy(macs.mac1.begin(), macs.mac1.end(), packet.bytes.end() - kInitiationTrailerBytes);
   std::copy(macs.mac2.begin(), macs.mac2.end(), packet.bytes.end() - kMacBytes);
   return Pending{std::move(*hs), local_index, 0, xx, started_us, now_us + backoff_us(attempts), attempts,
-                 static_index, now_us};
+                 static_index, now_us, macs.mac1};
 }
 
 std::optional<DhPublic> HandshakeManager::dh_public_of(const SigningPublic& key) const {
@@ -327,7 +461,7 @@ bool HandshakeManager::probe_wins(const Address& from, const NodeId& peer) {
   return false;
 }
 
-bool HandshakeManager::promote_probe(const wire::DecodedPacket& packet, HandshakeOutput& out) {
+bool HandshakeManager::promote_probe(const wire::DecodedPacket& packet, int64_t now_us, HandshakeOutput& out) {
   const auto& h = packet.header;
   auto at = probe_index_.find(h.session_id);
   if (at == probe_index_.end() || (h.counter >> 8) != kPatternXx || (h.counter & 0xff) != 1) {
@@ -351,6 +485,15 @@ bool HandshakeManager::promote_probe(const wire::DecodedPacket& packet, Handshak
   Probe probe = std::move(pit->second);
   probes_.erase(pit);
   probe_index_.erase(at);
+  if (auto known = peers_.find(h.source); known != peers_.end() && twin_at(known->second, address, now_us)) {
+    // Our probe found a twin of a peer whose live session is elsewhere:
+    // promoting it would hand the identity to the twin (and move the
+    // peer) behind the responder rule's back. The twin's own initiations
+    // go through that rule instead; the probe ends here.
+    out.drop = DropReason::twin_refused;
+    out.events.push_back(HandshakeEvent{HandshakeEventKind::failed, NodeId{}, true, address});
+    return false;
+  }
   if (!add_peer(h.source, address, std::nullopt)) {
     out.drop = DropReason::rate_limited;
     return false;
@@ -412,6 +555,7 @@ HandshakeOutput HandshakeManager::on_handshake_packet(const Address& from, const
     case PacketType::handshake_initiation: return on_initiation(from, packet, now_us, now_wall_us);
     case PacketType::handshake_response: return on_response(packet, now_us, now_wall_us);
     case PacketType::cookie_reply: return on_cookie_reply(packet, now_us, now_wall_us);
+    case PacketType::twin_notice: return on_twin_notice(from, packet);
     case PacketType::transport: break;
   }
   out.drop = DropReason::unknown_type;
@@ -529,8 +673,8 @@ HandshakeOutput HandshakeManager::on_initiation(const Address& from, const wire:
     it = peers_.find(h.source);
   }
   Peer& peer = it->second;
-  if (payload->freshness <= peer.last_freshness && !lost_state(peer, from, now_us)) {
-    out.drop = DropReason::stale_handshake;
+  if (const Verdict v = judge(peer, from, payload->freshness, now_us); v != Verdict::accept) {
+    refuse(v, peer, h.source, from, h.session_id, mac1, *as, now_us, out);  // signed by the key it knows
     return out;
   }
   // The initiator encrypted to `as`: a key of ours it knows, so our own
@@ -593,7 +737,7 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   }
   auto owner = index_owner_.find(h.session_id);
   if (owner != index_owner_.end() && owner->second.is_zero()) {
-    if (!promote_probe(packet, out)) return out;
+    if (!promote_probe(packet, now_us, out)) return out;
     owner = index_owner_.find(h.session_id);
   }
   if (owner == index_owner_.end() || owner->second != h.source) {
@@ -643,6 +787,9 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
   }
   out.packets.push_back(make_packet(peer.address, it->first, PacketType::handshake_response, payload->index,
                                handshake_counter(kPatternXx, 2), body));
+  // What a twin notice refusing this message must name (on_xx_final).
+  const std::span<const uint8_t> sent(out.packets.back().bytes);
+  peer.sent_final = SentFinal{local_index, compute_mac1(psk_, concat(aad_of(sent), sent.subspan(wire::kHeaderBytes)))};
   establish_initiated(it->first, peer, trial, local_index, payload->index, now_us, out);
   return out;
 }
@@ -680,8 +827,11 @@ HandshakeOutput HandshakeManager::on_xx_final(const wire::DecodedPacket& packet,
     out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, h.source, false, responding.address});
   }
   Peer& peer = it->second;
-  if (payload->freshness <= peer.last_freshness && !lost_state(peer, responding.address, now_us)) {
-    out.drop = DropReason::stale_handshake;
+  if (const Verdict v = judge(peer, responding.address, payload->freshness, now_us); v != Verdict::accept) {
+    // The binding is message 3's mac1-style MAC; an XX responder presented
+    // (and signs with) its current key.
+    const Mac binding = compute_mac1(psk_, concat(aad_of(packet.header_bytes), packet.payload));
+    refuse(v, peer, h.source, responding.address, responding.remote_index, binding, identity_, now_us, out);
     return out;
   }
   if (peer.pending) {
@@ -839,7 +989,8 @@ Result<OutPacket> HandshakeManager::seal(const NodeId& id, std::span<const uint8
 }
 
 DropReason HandshakeManager::open(const wire::DecodedPacket& packet, std::span<uint8_t> out,
-                                  size_t& plaintext_bytes, NodeId& from, int64_t now_us, KeyUse* used) {
+                                  size_t& plaintext_bytes, NodeId& from, int64_t now_us, KeyUse* used,
+                                  const Address* from_address) {
   plaintext_bytes = 0;
   auto owner = index_owner_.find(packet.header.session_id);
   if (owner == index_owner_.end() || owner->second != packet.header.source) return DropReason::unknown_session;
@@ -849,6 +1000,10 @@ DropReason HandshakeManager::open(const wire::DecodedPacket& packet, std::span<u
   const DropReason r = it->second.sessions.open(packet, out, plaintext_bytes, now_us, &key_id);
   if (r == DropReason::none) {
     from = owner->second;
+    if (from_address != nullptr) {
+      it->second.last_opened_from = *from_address;
+      it->second.last_opened_from_us = now_us;
+    }
     if (used != nullptr) *used = KeyUse{key_id, packet.header.counter};
   }
   return r;

@@ -18,9 +18,9 @@
 //    timestamp is WireGuard's (wall clock, forced strictly increasing
 //    within a process); boot is the node's persisted incarnation, so a
 //    restart after the wall clock stepped back is still fresh. A stale
-//    initiation from a peer's known address after it has been silent for
-//    stale_grace_us is accepted (it lost its state; nothing live can be
-//    displaced, and its endpoint cannot move); responder
+//    initiation after the peer has been silent for stale_grace_us is
+//    accepted from any address (it lost its state, or its live copy died
+//    and a twin takes over; nothing live can be displaced); responder
 //    sessions wait unconfirmed (PeerSessions::next), so even a fresh
 //    initiation never displaces a working session until the initiator
 //    proves the keys with a transport packet.
@@ -32,6 +32,23 @@
 //  * Under load (handshake_rate_per_s exceeded) initiations without a valid
 //    mac2 get a cookie reply and no DH (cookie.h). mac1 (PSK-keyed) is
 //    checked before any DH always.
+//  * Twins (one identity live on two endpoints; docs/protocol.md "Twins"):
+//    an authenticated initiation (IK, or XX message 3) for NodeId X from
+//    address B while X's session at address A is live (a packet opened on
+//    it within stale_grace_us) is a twin initiation. TwinPolicy decides:
+//    prefer_newest lets the freshness rule above decide (the fresher copy
+//    takes the session); prefer_oldest and allow_concurrent keep the live
+//    session and refuse the twin (DropReason::twin_refused). Every refusal
+//    caused by a twin (by policy, or a stale initiation from an address
+//    other than the live session's) is answered with a signed twin_notice
+//    (at most one per NodeId per kTwinNoticeIntervalUs); a stale initiation
+//    from the session's own address is a replay and stays unanswered. Once
+//    the holder has been silent for stale_grace_us, any authenticated
+//    initiation takes the identity whatever its freshness (fail-over to a
+//    standby copy, which may have the lower boot).
+//    The initiator accepts a notice only if it is bound to one of its own
+//    handshake messages still unanswered and signed by the responder's
+//    known key; it then reports HandshakeEventKind::twin_refused.
 //  * Key rotation: handshakes addressed to an archived static key within
 //    its grace still complete (KeyArchive).
 //  * First contact by address (connect_address): when only a peer's
@@ -74,8 +91,21 @@ struct HandshakeFreshness {
   auto operator<=>(const HandshakeFreshness&) const = default;
 };
 constexpr size_t kInitiationTrailerBytes = 2 * kMacBytes;
+// At most one twin notice per refused NodeId per this interval (both
+// copies share the NodeId): a twin retrying fast, or a flood of replayed
+// twin initiations, costs one signature per second. Excess is counted.
+constexpr int64_t kTwinNoticeIntervalUs = 1 * kMicrosPerSecond;
+// twin_notice body: holder IPv4 u32, holder port u16, holder boot u64,
+// binding (16), Ed25519 signature (64), mac (16). docs/protocol.md.
+constexpr size_t kTwinNoticeSignedBytes = 4 + 2 + 8 + kMacBytes;  // 30
+constexpr size_t kTwinNoticeBytes = kTwinNoticeSignedBytes + kSignatureBytes + kMacBytes;  // 110
+constexpr std::string_view kTwinNoticeDomain = "meshd twin notice v1";
 constexpr std::string_view kProtocolIk = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b";
 constexpr std::string_view kProtocolXx = "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b";
+
+// What a responder does with a twin initiation (see the file comment).
+// Node maps membership.identity_policy onto it.
+enum class TwinPolicy : uint8_t { prefer_newest, prefer_oldest, allow_concurrent };
 
 struct HandshakeManagerConfig {
   int64_t retry_initial_us = 1 * kMicrosPerSecond;
@@ -91,8 +121,11 @@ struct HandshakeManagerConfig {
   // A stale initiation is still accepted from a peer nothing has opened
   // from for this long: it lost its state and its boot count went back (a
   // corrupt incarnation record re-derived from a wall clock that stepped
-  // back). With nothing live to displace, a replay gains nothing.
+  // back), or its live copy died and a twin takes over. With nothing live
+  // to displace, a replay gains nothing. Also the window in which a
+  // session counts as live for the twin rule.
   int64_t stale_grace_us = 5 * kMicrosPerSecond;
+  TwinPolicy twin_policy = TwinPolicy::prefer_newest;
 };
 
 struct OutPacket {
@@ -100,14 +133,27 @@ struct OutPacket {
   std::vector<uint8_t> bytes;
 };
 
-enum class HandshakeEventKind : uint8_t { established, failed, peer_key_learned };
+enum class HandshakeEventKind : uint8_t { established, failed, peer_key_learned, twin_refused };
+
+// An authenticated twin notice: `responder` refused our handshake because
+// our identity is live at `holder` (booted as `holder_boot`).
+struct TwinNotice {
+  NodeId responder;
+  Address responder_address;
+  Address holder;
+  uint64_t holder_boot = 0;
+};
 
 struct HandshakeEvent {
   HandshakeEventKind kind;
   NodeId peer;          // zero for a failed first-contact probe
   bool initiator = false;
   Address address;      // the peer's address as this node knows it
+  TwinNotice twin{};    // twin_refused only
 };
+
+// What became of a twin notice this output was due (responder side).
+enum class TwinNoticeOutcome : uint8_t { none, sent, suppressed };
 
 // Which key and nonce a transport packet used (the simulator's nonce-reuse
 // and forgery checks; see Session::send_key_id).
@@ -120,6 +166,7 @@ struct HandshakeOutput {
   std::vector<OutPacket> packets;
   std::vector<HandshakeEvent> events;
   wire::DropReason drop = wire::DropReason::none;
+  TwinNoticeOutcome twin_notice = TwinNoticeOutcome::none;
 };
 
 class HandshakeManager {
@@ -142,8 +189,8 @@ class HandshakeManager {
   // kProbesMax (Errc::too_large beyond).
   Result<HandshakeOutput> connect_address(const Address& address, int64_t now_us, int64_t now_wall_us);
   bool probe_in_flight(const Address& address) const { return probes_.count(address) != 0; }
-  // Handles a handshake_initiation / handshake_response / cookie_reply
-  // packet (already decoded). Transport packets go to open().
+  // Handles a handshake_initiation / handshake_response / cookie_reply /
+  // twin_notice packet (already decoded). Transport packets go to open().
   HandshakeOutput on_handshake_packet(const Address& from, const wire::DecodedPacket& packet,
                                       int64_t now_us, int64_t now_wall_us);
   // Retries, timeouts, time-based rekeys and session expiry. It does not
@@ -156,9 +203,12 @@ class HandshakeManager {
   Result<OutPacket> seal(const NodeId& peer, std::span<const uint8_t> plaintext, int64_t now_us,
                          KeyUse* used = nullptr);
   // Opens a transport packet; on success `from` names the peer and `used`
-  // (optional) the receive key id and counter.
+  // (optional) the receive key id and counter. `from_address` (optional):
+  // the datagram's source, so a peer that speaks from a new address is not
+  // taken for a twin of itself there.
   wire::DropReason open(const wire::DecodedPacket& packet, std::span<uint8_t> out, size_t& plaintext_bytes,
-                        NodeId& from, int64_t now_us, KeyUse* used = nullptr);
+                        NodeId& from, int64_t now_us, KeyUse* used = nullptr,
+                        const Address* from_address = nullptr);
 
   bool has_session(const NodeId& peer, int64_t now_us);
   bool handshake_in_flight(const NodeId& peer) const;
@@ -178,6 +228,14 @@ class HandshakeManager {
     uint32_t attempts = 0;
     uint32_t static_index = 0;  // which of own_keys() we presented
     int64_t sent_us = 0;        // when this initiation went out
+    Mac binding{};              // this initiation's mac1: what a twin notice must name
+    bool noticed = false;       // a twin notice for it was accepted (no replays)
+  };
+  // Our XX message 3 (the initiator's authenticated message, after which
+  // we hold the session): a twin notice may refuse it too.
+  struct SentFinal {
+    uint32_t local_index = 0;
+    Mac binding{};
   };
   struct Responding {  // XX responder waiting for message 3
     HandshakeState hs;
@@ -195,7 +253,13 @@ class HandshakeManager {
     HandshakeFreshness last_freshness;  // greatest initiation accepted
     uint32_t static_choice = 0;   // own_keys() index this peer last accepted
     int64_t failed_until_us = 0;
+    std::optional<SentFinal> sent_final{};  // last XX message 3 we sent it
+    Address last_opened_from{};           // source of the last packet opened on its sessions
+    int64_t last_opened_from_us = PeerSessions::kNeverUs;
+    int64_t last_twin_notice_us = PeerSessions::kNeverUs;  // we last sent one about this NodeId
   };
+  // How the responder judges an authenticated initiation (see the file comment).
+  enum class Verdict : uint8_t { accept, replay, twin_stale, twin_refused };
 
   struct Probe {  // first contact by address: our XX initiation in flight
     Pending pending;
@@ -225,7 +289,9 @@ class HandshakeManager {
   std::optional<DhPublic> dh_public_of(const SigningPublic& key) const;
   // A response to a probe: authenticate it on a copy, then turn the probe
   // into a regular peer so the common response path completes it.
-  bool promote_probe(const wire::DecodedPacket& packet, HandshakeOutput& out);
+  // A probe that reaches a twin of a peer live elsewhere is dropped
+  // (twin_refused) rather than promoted: see twin_at().
+  bool promote_probe(const wire::DecodedPacket& packet, int64_t now_us, HandshakeOutput& out);
   // Our probe to `from` against an initiation from `peer` at `from`:
   // true if ours wins (drop theirs), else our probe is abandoned.
   bool probe_wins(const Address& from, const NodeId& peer);
@@ -246,9 +312,20 @@ class HandshakeManager {
                            uint32_t remote_index, int64_t now_us, HandshakeOutput& out);
   uint32_t allocate_index(const NodeId& owner);
   HandshakeFreshness next_freshness(int64_t now_wall_us);
-  // Nothing has opened from the peer for stale_grace_us (see the config)
-  // and `from` is the address we know for it.
-  bool lost_state(const Peer& peer, const Address& from, int64_t now_us) const;
+  // A packet opened on the peer's sessions within stale_grace_us.
+  bool holder_live(const Peer& peer, int64_t now_us) const;
+  // The peer is live at another address than `from`, and nothing opened
+  // from `from` lately (a peer that moved is no twin of itself).
+  bool twin_at(const Peer& peer, const Address& from, int64_t now_us) const;
+  Verdict judge(const Peer& peer, const Address& from, const HandshakeFreshness& freshness, int64_t now_us) const;
+  // Applies a refusing verdict: the drop reason, and a twin notice to
+  // `from` unless it is a replay or rate-limited. `binding` names the
+  // refused message; `signer` is the key the initiator knows us by.
+  void refuse(Verdict verdict, Peer& peer, const NodeId& id, const Address& from, uint32_t initiator_index,
+              const Mac& binding, const Identity& signer, int64_t now_us, HandshakeOutput& out);
+  OutPacket make_twin_notice(const Address& to, const NodeId& initiator, uint32_t initiator_index,
+                             const Peer& holder, const Mac& binding, const Identity& signer) const;
+  HandshakeOutput on_twin_notice(const Address& from, const wire::DecodedPacket& packet);
   int64_t backoff_us(uint32_t attempts);
   OutPacket make_packet(const Address& to, const NodeId& destination, wire::PacketType type, uint32_t session_id,
                    uint64_t counter, std::span<const uint8_t> body, uint8_t flags = 0) const;

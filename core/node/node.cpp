@@ -14,7 +14,9 @@ Node::Node(Env& env, NodeConfig config)
     : env_(env), config_(std::move(config)),
       dropped_unknown_protocol_(env.metrics.counter(
           "meshd_node_dropped_total{reason=\"unknown_protocol\"}",
-          "datagrams no subsystem recognised")) {}
+          "datagrams no subsystem recognised")),
+      identity_conflicts_(env.metrics.counter("meshd_security_events_total{kind=\"identity_conflict\"}",
+                                              "structured security events")) {}
 
 Node::~Node() {
   // Detach from the network first so no datagram reaches a dying node.
@@ -147,8 +149,10 @@ Status Node::start_security() {
   transport::SecureTransportConfig transport_config = transport_config_of(sec);
   // Orders our initiations across restarts (handshake_manager.h, "Replay").
   transport_config.handshake.boot = incarnation_;
+  transport_config.handshake.twin_policy = twin_policy_of(identity_policy());
   transport_ = std::make_unique<transport::SecureTransport>(env_, loaded->identity, *archive_, *sec.psk,
                                                             transport_config, sec.peer_keys);
+  transport_->set_twin_handler([this](const crypto::TwinNotice& notice) { on_twin_notice(notice); });
   upper_env_ = std::make_unique<Env>(with_network(env_, *transport_));
   if (loaded->created) {
     env_.log.info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
@@ -199,13 +203,54 @@ void Node::finish_stop() {
   env_.log.info("node_stopped", {{"name", config_.name}});
 }
 
+membership::IdentityPolicy Node::identity_policy() const {
+  return config_.membership ? config_.membership->swim.identity_policy : membership::IdentityPolicy::prefer_newest;
+}
+
+crypto::TwinPolicy Node::twin_policy_of(membership::IdentityPolicy policy) {
+  switch (policy) {
+    case membership::IdentityPolicy::prefer_newest: return crypto::TwinPolicy::prefer_newest;
+    case membership::IdentityPolicy::prefer_oldest: return crypto::TwinPolicy::prefer_oldest;
+    case membership::IdentityPolicy::allow_concurrent: return crypto::TwinPolicy::allow_concurrent;
+  }
+  return crypto::TwinPolicy::prefer_newest;
+}
+
+void Node::on_twin_notice(const crypto::TwinNotice& notice) {
+  if (displaced_ || stopped_) return;
+  const bool standby = identity_policy() == membership::IdentityPolicy::allow_concurrent;
+  // A standby logs (and counts) once per holder; its handshakes keep
+  // being refused until the holder falls silent, then it takes over.
+  if (standby && !standby_for_.insert(notice.holder).second) return;
+  if (standby && standby_for_.size() > kTwinHoldersLoggedMax) standby_for_.erase(standby_for_.begin());
+  ++identity_conflicts_;
+  const nlohmann::json fields = {{"kind", "identity_conflict"},
+                                 {"id", transport_->identity().node_id().to_hex()},
+                                 {"policy", membership::identity_policy_name(identity_policy())},
+                                 {"action", standby ? "standby" : "yielded"},
+                                 {"other_address", notice.holder.to_string()},
+                                 {"other_instance", notice.holder_boot},
+                                 {"our_instance", incarnation_},
+                                 {"reported_by", notice.responder.to_hex()},
+                                 {"source", "twin_notice"}};
+  if (standby) {
+    env_.log.warn("security", fields);
+    return;
+  }
+  env_.log.error("security", fields);
+  // The responder already applied the policy (it keeps the live session
+  // under prefer_oldest, the fresher one under prefer_newest): we lost.
+  stand_down(membership::IdentityConflict{notice.holder, notice.holder_boot, 0,
+                                          membership::IdentityConflict::Action::yielded});
+}
+
 void Node::stand_down(const membership::IdentityConflict& conflict) {
   if (displaced_ || stopped_) return;
   displaced_ = true;
   env_.log.error("node_displaced", {{"name", config_.name},
                                     {"by_address", conflict.other_address.to_string()},
                                     {"by_instance", conflict.other_instance},
-                                    {"policy", membership::identity_policy_name(config_.membership->swim.identity_policy)}});
+                                    {"policy", membership::identity_policy_name(identity_policy())}});
   // Deferred: we are inside the transport's or SWIM's own call stack. No
   // graceful leave — the identity lives on at the twin.
   Runtime& runtime = env_.runtime;  // outlives us: checked before touching `this`

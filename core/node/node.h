@@ -48,6 +48,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 
 #include "core/crypto/key_archive.h"
 #include "core/env/env.h"
@@ -59,6 +60,8 @@ namespace meshd {
 
 // SWIM incarnation = boot count << this: each life has 2^20 refutations.
 constexpr unsigned kSwimIncarnationShift = 20;
+// Distinct twin holders a standby remembers having logged (bounded).
+constexpr size_t kTwinHoldersLoggedMax = 16;
 
 class Node {
  public:
@@ -103,6 +106,14 @@ class Node {
   nlohmann::json announce(const nlohmann::json& request);
   void finish_stop();
   void stand_down(const membership::IdentityConflict& conflict);
+  // A peer's transport refused our handshake: our identity is live at
+  // notice.holder (crypto::HandshakeManager, "Twins"). Under prefer_newest
+  // and prefer_oldest the responder's policy decided we lost: stand down.
+  // Under allow_concurrent we are the standby: log once per holder and
+  // keep retrying (the handshake succeeds once the holder falls silent).
+  void on_twin_notice(const crypto::TwinNotice& notice);
+  membership::IdentityPolicy identity_policy() const;  // prefer_newest without membership
+  static crypto::TwinPolicy twin_policy_of(membership::IdentityPolicy policy);
 
   Env& env_;
   NodeConfig config_;
@@ -119,6 +130,8 @@ class Node {
   bool displaced_ = false;
   std::optional<Runtime::FiberId> stand_down_fiber_;
   uint64_t& dropped_unknown_protocol_;
+  uint64_t& identity_conflicts_;  // shared with SwimService's series
+  std::set<Address> standby_for_;  // holders we logged as standby (allow_concurrent)
 };
 
 }  // namespace meshd

@@ -38,7 +38,13 @@ SecureTransport::SecureTransport(Env& env, const crypto::Identity& identity, con
       handshakes_forced_(counter(env.metrics, "meshd_handshakes_forced_total",
                                  "new handshakes started because a peer went silent")),
       send_failed_(counter(env.metrics, "meshd_transport_send_failed_total",
-                           "packets the lower network refused")) {
+                           "packets the lower network refused")),
+      twin_notices_received_(counter(env.metrics, "meshd_transport_twin_notices_total{result=\"received\"}",
+                                     "authenticated twin notices: a peer refused us, our identity is live elsewhere")),
+      twin_notices_sent_(counter(env.metrics, "meshd_transport_twin_notices_total{result=\"sent\"}",
+                                 "twin notices sent to a refused twin initiation")),
+      twin_notices_suppressed_(counter(env.metrics, "meshd_transport_twin_notices_total{result=\"suppressed\"}",
+                                       "twin notices not sent: over one per NodeId per second")) {
   MESHD_ASSERT(config.queue_packets_max > 0);
   for (const TransportPeer& p : peers) {
     const NodeId id = p.node_id ? *p.node_id : crypto::node_id_from_public_key(p.key);
@@ -186,6 +192,8 @@ void SecureTransport::flush(const Address& address, PeerState& peer) {
 
 void SecureTransport::handle(crypto::HandshakeOutput& out) {
   for (const crypto::OutPacket& p : out.packets) transmit(p);
+  if (out.twin_notice == crypto::TwinNoticeOutcome::sent) ++twin_notices_sent_;
+  if (out.twin_notice == crypto::TwinNoticeOutcome::suppressed) ++twin_notices_suppressed_;
   for (const crypto::HandshakeEvent& e : out.events) {
     switch (e.kind) {
       case crypto::HandshakeEventKind::established: {
@@ -214,6 +222,13 @@ void SecureTransport::handle(crypto::HandshakeOutput& out) {
         break;
       }
       case crypto::HandshakeEventKind::peer_key_learned:
+        break;
+      case crypto::HandshakeEventKind::twin_refused:
+        ++twin_notices_received_;
+        env_.log.debug("twin_notice", {{"peer", e.peer.to_hex()},
+                                       {"holder", e.twin.holder.to_string()},
+                                       {"holder_boot", e.twin.holder_boot}});
+        if (twin_handler_) twin_handler_(e.twin);
         break;
     }
   }
@@ -259,7 +274,7 @@ void SecureTransport::on_transport_packet(const Address& from, const wire::Decod
   NodeId peer_id;
   crypto::KeyUse use;
   const int64_t now_us = env_.clock.monotonic_us();
-  const DropReason r = manager_.open(packet, plain, plain_bytes, peer_id, now_us, &use);
+  const DropReason r = manager_.open(packet, plain, plain_bytes, peer_id, now_us, &use, &from);
   if (r != DropReason::none) {
     drops_.count(r);
     if (r == DropReason::unknown_session) on_unknown_session(from, packet.header.source);

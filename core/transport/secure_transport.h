@@ -38,6 +38,12 @@
 // queued, an empty keepalive confirms the keys (an IK responder seals only
 // once the initiator spoke first). Empty plaintexts are never delivered.
 //
+// Twins: a signed twin notice (crypto::HandshakeManager, "Twins") says a
+// responder refused our handshake because our identity is live at another
+// endpoint; it reaches the owner through the twin handler (Node applies
+// membership.identity_policy). Counted in
+// meshd_transport_twin_notices_total{result="received"|"sent"|"suppressed"}.
+//
 // Ownership: borrows the Env (its network is the lower, raw one) and owns
 // the identity, archive, handshake state and queues. Single-threaded.
 #pragma once
@@ -45,6 +51,7 @@
 #include <nlohmann/json.hpp>
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -109,6 +116,10 @@ class SecureTransport final : public Network {
   Status send(const Address& to, std::span<const uint8_t> bytes) override;
   void set_receive_handler(ReceiveHandler handler) override { handler_ = std::move(handler); }
 
+  // Called (loop context) for every authenticated twin notice.
+  using TwinHandler = std::function<void(const crypto::TwinNotice&)>;
+  void set_twin_handler(TwinHandler handler) { twin_handler_ = std::move(handler); }
+
   // Key rotation: the new identity (same NodeId) and the archive holding
   // the old key; live sessions continue, new handshakes use the new key.
   void rotate_identity(const crypto::Identity& identity, const crypto::KeyArchive& archive);
@@ -152,6 +163,7 @@ class SecureTransport final : public Network {
   crypto::HandshakeManager manager_;
   wire::DropCounters drops_;
   ReceiveHandler handler_;
+  TwinHandler twin_handler_;
   TransportObserver* observer_ = nullptr;
   std::map<Address, PeerState> peers_;
   std::map<NodeId, Address> address_of_;
@@ -167,6 +179,9 @@ class SecureTransport final : public Network {
   uint64_t& handshakes_failed_;
   uint64_t& handshakes_forced_;
   uint64_t& send_failed_;
+  uint64_t& twin_notices_received_;
+  uint64_t& twin_notices_sent_;
+  uint64_t& twin_notices_suppressed_;
 };
 
 }  // namespace meshd::transport

@@ -28,6 +28,7 @@ std::string_view drop_reason_name(DropReason reason) {
     case DropReason::nonce_exhausted: return "nonce_exhausted";
     case DropReason::handshake_collision: return "handshake_collision";
     case DropReason::unexpected_handshake: return "unexpected_handshake";
+    case DropReason::twin_refused: return "twin_refused";
   }
   return "unknown";
 }

@@ -36,10 +36,11 @@ enum class DropReason : uint8_t {
   rate_limited,       // over the handshake rate even with a valid cookie
   nonce_exhausted,    // sender's counter reached the reserved value
   handshake_collision,  // simultaneous initiation lost the tie-break (expected, benign)
-  unexpected_handshake, // response/cookie for no handshake in flight
+  unexpected_handshake, // response/cookie/twin notice for no handshake in flight
+  twin_refused,       // initiation from a twin: the identity's live session elsewhere keeps it (policy)
 };
 
-constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::unexpected_handshake) + 1;
+constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::twin_refused) + 1;
 
 std::string_view drop_reason_name(DropReason reason);
 

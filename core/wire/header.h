@@ -51,8 +51,12 @@ enum class PacketType : uint8_t {
   handshake_response = 2,
   cookie_reply = 3,
   transport = 4,
+  // The responder's signed answer to an initiation it refused because the
+  // initiator's identity is live at another endpoint (a twin);
+  // crypto::HandshakeManager, docs/protocol.md "twin_notice".
+  twin_notice = 5,
 };
-constexpr uint8_t kPacketTypeMax = 4;
+constexpr uint8_t kPacketTypeMax = 5;
 
 // Flag bits.
 constexpr uint8_t kFlagCookieAttached = 0x01;  // handshake initiation carries a cookie MAC

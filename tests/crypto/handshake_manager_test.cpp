@@ -27,11 +27,14 @@ Psk psk_of(uint8_t v) {
 }
 
 struct Node {
-  Node(uint8_t seed, const Psk& psk, HandshakeManagerConfig config = {})
+  // `endpoint` (default: seed) picks the address and handshake randomness:
+  // two Nodes with one seed and different endpoints are twins (one
+  // identity, e.g. a copied data directory, on two endpoints).
+  Node(uint8_t seed, const Psk& psk, HandshakeManagerConfig config = {}, uint8_t endpoint = 0)
       : id_rng(key_of(seed)),
-        rng(key_of(static_cast<uint8_t>(seed + 100))),
+        rng(key_of(static_cast<uint8_t>((endpoint != 0 ? endpoint : seed) + 100))),
         identity(Identity::generate(id_rng)),
-        address{0x0a000000u + seed, 5000},
+        address{0x0a000000u + (endpoint != 0 ? endpoint : seed), 5000},
         manager(std::make_unique<HandshakeManager>(identity, archive, psk, rng, config)) {}
   RandomStream id_rng;
   RandomStream rng;
@@ -575,4 +578,359 @@ TEST_CASE("handshake manager: two probes crossing resolve to one session", "[cry
   REQUIRE(low.manager->has_session(high.identity.node_id(), w.now_us));
   CHECK(transfer(low, high, "low first", w.now_us) == DropReason::none);
   CHECK(transfer(high, low, "high answers", w.now_us) == DropReason::none);
+}
+
+// --- Twins: one identity initiating from two endpoints -------------------
+
+namespace {
+
+HandshakeManagerConfig twin_config(TwinPolicy policy, uint64_t boot = 0) {
+  HandshakeManagerConfig c;
+  c.twin_policy = policy;
+  c.boot = boot;
+  return c;
+}
+
+// The responder's twin notices in w.sent, in order.
+std::vector<OutPacket> notices_sent(const World& w) {
+  std::vector<OutPacket> out;
+  for (const auto& [from, p] : w.sent) {
+    if (p.bytes.size() > 3 && p.bytes[3] == static_cast<uint8_t>(wire::PacketType::twin_notice)) out.push_back(p);
+  }
+  return out;
+}
+
+const HandshakeEvent* twin_event(const Node& n) {
+  const HandshakeEvent* last = nullptr;
+  for (const auto& e : n.events) {
+    if (e.kind == HandshakeEventKind::twin_refused) last = &e;
+  }
+  return last;
+}
+
+size_t twin_events(const Node& n) {
+  return static_cast<size_t>(std::count_if(n.events.begin(), n.events.end(), [](const HandshakeEvent& e) {
+    return e.kind == HandshakeEventKind::twin_refused;
+  }));
+}
+
+// Recomputes a notice's trailing mac: BLAKE2b-128 keyed by the mac1 key
+// over header AAD || body without the mac. memcpy, not insert: gcc 12's
+// -Warray-bounds misfires on vector::insert from the 54-byte AAD array.
+void remac(OutPacket& p, const Psk& psk) {
+  std::vector<uint8_t> mac_input(p.bytes.size() - kMacBytes);
+  wire::HeaderBytes aad{};
+  wire::header_aad(std::span<const uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes), aad);
+  std::memcpy(mac_input.data(), aad.data(), aad.size());
+  std::memcpy(mac_input.data() + wire::kHeaderBytes, p.bytes.data() + wire::kHeaderBytes,
+              mac_input.size() - wire::kHeaderBytes);
+  const Mac mac = compute_mac1(psk, mac_input);
+  std::memcpy(p.bytes.data() + p.bytes.size() - kMacBytes, mac.data(), kMacBytes);
+}
+
+// Builds a twin notice from its parts (docs/protocol.md, "twin_notice"):
+// the test's independent statement of the format.
+OutPacket craft_notice(const Identity& signer, const NodeId& responder, const Psk& psk, const Address& to,
+                       const NodeId& initiator, uint32_t initiator_index, const Address& holder,
+                       uint64_t holder_boot, const Mac& binding) {
+  wire::PacketHeader h;
+  h.type = wire::PacketType::twin_notice;
+  h.source = responder;
+  h.destination = initiator;
+  h.session_id = initiator_index;
+  h.payload_length = static_cast<uint16_t>(kTwinNoticeBytes);
+  OutPacket p{to, std::vector<uint8_t>(wire::kHeaderBytes + kTwinNoticeBytes)};
+  wire::encode_header(h, std::span<uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes));
+  uint8_t* body = p.bytes.data() + wire::kHeaderBytes;
+  for (int i = 0; i < 4; ++i) body[i] = static_cast<uint8_t>(holder.ipv4 >> (8 * i));
+  for (int i = 0; i < 2; ++i) body[4 + i] = static_cast<uint8_t>(holder.port >> (8 * i));
+  for (int i = 0; i < 8; ++i) body[6 + i] = static_cast<uint8_t>(holder_boot >> (8 * i));
+  std::memcpy(body + 14, binding.data(), binding.size());
+  const size_t domain = kTwinNoticeDomain.size();
+  std::vector<uint8_t> signed_bytes(domain + wire::kHeaderBytes + kTwinNoticeSignedBytes);
+  wire::HeaderBytes aad{};
+  wire::header_aad(std::span<const uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes), aad);
+  std::memcpy(signed_bytes.data(), kTwinNoticeDomain.data(), domain);
+  std::memcpy(signed_bytes.data() + domain, aad.data(), aad.size());
+  std::memcpy(signed_bytes.data() + domain + wire::kHeaderBytes, body, kTwinNoticeSignedBytes);
+  const Signature sig = signer.sign(signed_bytes);
+  std::memcpy(body + kTwinNoticeSignedBytes, sig.data(), sig.size());
+  remac(p, psk);
+  return p;
+}
+
+// The mac1 of the last initiation `from` sent (what a notice must name).
+Mac last_mac1(const World& w, const Address& from) {
+  Mac mac{};
+  for (const auto& [src, p] : w.sent) {
+    if (src == from && p.bytes[3] == static_cast<uint8_t>(wire::PacketType::handshake_initiation)) {
+      std::memcpy(mac.data(), p.bytes.data() + p.bytes.size() - 2 * kMacBytes, kMacBytes);
+    }
+  }
+  return mac;
+}
+
+uint32_t last_initiation_index(const World& w, const Address& from) {
+  uint32_t index = 0;
+  for (const auto& [src, p] : w.sent) {
+    if (src == from && p.bytes[3] == static_cast<uint8_t>(wire::PacketType::handshake_initiation)) {
+      index = wire::decode_packet(p.bytes).header.session_id;
+    }
+  }
+  return index;
+}
+
+// Responder r; holder h (boot `holder_boot`) gets a confirmed session
+// first; then its twin t (same identity, boot `twin_boot`, another
+// address) initiates one second later.
+struct TwinSetup {
+  World w;
+  Node r, h, t;
+  TwinSetup(TwinPolicy policy, uint64_t holder_boot, uint64_t twin_boot)
+      : r(2, psk_of(9), twin_config(policy)),
+        h(1, psk_of(9), twin_config(TwinPolicy::prefer_newest, holder_boot)),
+        t(1, psk_of(9), twin_config(TwinPolicy::prefer_newest, twin_boot), 7) {
+    REQUIRE(h.identity.node_id() == t.identity.node_id());
+    REQUIRE(h.address != t.address);
+    for (Node* n : {&r, &h, &t}) w.add(*n);
+    for (Node* n : {&h, &t}) REQUIRE(n->manager->add_peer(r.identity.node_id(), r.address, r.identity.public_key()));
+    w.connect(h, r);
+    w.run();
+    REQUIRE(transfer(h, r, "holder confirms", w.now_us) == DropReason::none);
+    w.now_us += kMicrosPerSecond;
+    REQUIRE(transfer(h, r, "holder is live", w.now_us) == DropReason::none);
+    w.connect(t, r);
+    w.run();
+  }
+  const NodeId& id() const { return h.identity.node_id(); }
+};
+
+}  // namespace
+
+TEST_CASE("handshake manager twins: prefer_oldest and allow_concurrent keep the live session and notify the twin",
+          "[crypto][hsm][twins]") {
+  for (TwinPolicy policy : {TwinPolicy::prefer_oldest, TwinPolicy::allow_concurrent}) {
+    INFO("policy " << static_cast<int>(policy));
+    TwinSetup s(policy, 1, 2);  // the twin is fresher (boot 2), yet refused
+    CHECK(count_drops(s.r, DropReason::twin_refused) == 1);
+    CHECK_FALSE(s.t.manager->has_session(s.r.identity.node_id(), s.w.now_us));
+    CHECK(s.r.manager->sessions(s.id())->next() == std::nullopt);
+    CHECK(transfer(s.h, s.r, "holder still works", s.w.now_us) == DropReason::none);
+    CHECK(transfer(s.r, s.h, "and is still reached", s.w.now_us) == DropReason::none);
+    REQUIRE(notices_sent(s.w).size() == 1);
+    CHECK(notices_sent(s.w)[0].to == s.t.address);
+    CHECK(notices_sent(s.w)[0].bytes.size() == wire::kHeaderBytes + kTwinNoticeBytes);
+    REQUIRE(twin_events(s.t) == 1);
+    const HandshakeEvent& e = *twin_event(s.t);
+    CHECK(e.peer == s.r.identity.node_id());
+    CHECK(e.twin.responder == s.r.identity.node_id());
+    CHECK(e.twin.responder_address == s.r.address);
+    CHECK(e.twin.holder == s.h.address);
+    CHECK(e.twin.holder_boot == 1);
+    CHECK(twin_events(s.h) == 0);
+    // The twin keeps its initiation in flight (a standby keeps retrying).
+    CHECK(s.t.manager->handshake_in_flight(s.r.identity.node_id()));
+  }
+}
+
+TEST_CASE("handshake manager twins: prefer_newest gives the session to the fresher copy and notifies the older",
+          "[crypto][hsm][twins]") {
+  TwinSetup s(TwinPolicy::prefer_newest, 1, 2);
+  CHECK(count_drops(s.r, DropReason::twin_refused) == 0);
+  REQUIRE(s.t.manager->has_session(s.r.identity.node_id(), s.w.now_us));
+  REQUIRE(transfer(s.t, s.r, "twin confirms", s.w.now_us) == DropReason::none);
+  CHECK(transfer(s.r, s.t, "the newer copy is reached", s.w.now_us) == DropReason::none);
+  CHECK(notices_sent(s.w).empty());
+  // The older copy's next initiation (a rekey, a retry) is stale and comes
+  // from another address than the live session's: refused with a notice.
+  s.w.now_us += kMicrosPerSecond;
+  auto again = s.h.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
+  REQUIRE(again);
+  s.w.push(s.h.address, std::move(*again), s.h);
+  s.w.run();
+  CHECK(count_drops(s.r, DropReason::stale_handshake) == 1);
+  REQUIRE(twin_events(s.h) == 1);
+  CHECK(twin_event(s.h)->twin.holder == s.t.address);
+  CHECK(twin_event(s.h)->twin.holder_boot == 2);
+  CHECK(twin_events(s.t) == 0);
+}
+
+TEST_CASE("handshake manager twins: a replay from the holder's own address stays unanswered", "[crypto][hsm][twins]") {
+  TwinSetup s(TwinPolicy::prefer_oldest, 1, 2);
+  const size_t notices = notices_sent(s.w).size();
+  OutPacket first_initiation;
+  for (const auto& [from, p] : s.w.sent) {
+    if (from == s.h.address) {
+      first_initiation = p;
+      break;
+    }
+  }
+  s.w.now_us += 2 * kMicrosPerSecond;
+  s.w.deliver(s.h.address, first_initiation);
+  CHECK(count_drops(s.r, DropReason::stale_handshake) == 1);
+  CHECK(notices_sent(s.w).size() == notices);
+}
+
+TEST_CASE("handshake manager twins: forged, tampered, unbound and replayed notices are dropped and counted",
+          "[crypto][hsm][twins]") {
+  TwinSetup s(TwinPolicy::prefer_oldest, 1, 2);
+  REQUIRE(notices_sent(s.w).size() == 1);
+  const OutPacket genuine = notices_sent(s.w)[0];
+  const Address from = s.r.address;
+  // The crafted notice from the documented format equals the responder's.
+  const Mac binding = last_mac1(s.w, s.t.address);
+  const uint32_t index = last_initiation_index(s.w, s.t.address);
+  CHECK(craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index, s.h.address, 1,
+                     binding)
+            .bytes == genuine.bytes);
+
+  SECTION("replayed") {
+    s.w.deliver(from, genuine);
+    CHECK(count_drops(s.t, DropReason::unexpected_handshake) == 1);
+    CHECK(twin_events(s.t) == 1);
+  }
+  SECTION("for no pending initiation") {
+    Mac other = binding;
+    other[0] ^= 1;
+    s.w.deliver(from, craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index,
+                                   s.h.address, 1, other));
+    s.w.deliver(from, craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index + 1,
+                                   s.h.address, 1, binding));
+    CHECK(count_drops(s.t, DropReason::unexpected_handshake) == 2);
+    CHECK(twin_events(s.t) == 1);
+  }
+  // The rest target the twin's next initiation (the first was noticed).
+  s.w.now_us += 2 * kMicrosPerSecond;
+  auto retry = s.t.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
+  REQUIRE(retry);
+  REQUIRE(retry->packets.size() == 1);
+  s.w.sent.emplace_back(s.t.address, retry->packets[0]);  // not delivered: the notices below answer it
+  const Mac binding2 = last_mac1(s.w, s.t.address);
+  const uint32_t index2 = last_initiation_index(s.w, s.t.address);
+  SECTION("signed by another key") {
+    Node mallory(5, psk_of(9));
+    s.w.deliver(from, craft_notice(mallory.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
+                                   s.h.address, 1, binding2));
+    CHECK(count_drops(s.t, DropReason::auth_failure) == 1);
+    CHECK(twin_events(s.t) == 1);
+  }
+  SECTION("tampered") {
+    OutPacket p = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
+                               s.h.address, 1, binding2);
+    p.bytes[wire::kHeaderBytes + 6] ^= 1;  // holder boot: the mac no longer matches
+    s.w.deliver(from, p);
+    CHECK(count_drops(s.t, DropReason::bad_cookie) == 1);
+    // Re-MACed by a PSK holder (an insider): the signature still fails.
+    OutPacket forged = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
+                                    s.h.address, 1, binding2);
+    OutPacket other_boot = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(),
+                                        index2, s.h.address, 99, binding2);
+    // Splice: other_boot's fields with forged's signature, re-MACed.
+    std::memcpy(other_boot.bytes.data() + wire::kHeaderBytes + kTwinNoticeSignedBytes,
+                forged.bytes.data() + wire::kHeaderBytes + kTwinNoticeSignedBytes, kSignatureBytes);
+    remac(other_boot, psk_of(9));
+    s.w.deliver(from, other_boot);
+    CHECK(count_drops(s.t, DropReason::auth_failure) == 1);
+    CHECK(twin_events(s.t) == 1);
+    // Wrong PSK: junk, dropped before any signature check.
+    s.w.deliver(from, craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(8), s.t.address, s.id(), index2,
+                                   s.h.address, 1, binding2));
+    CHECK(count_drops(s.t, DropReason::bad_cookie) == 2);
+    // Truncated.
+    OutPacket short_notice = forged;
+    short_notice.bytes.resize(short_notice.bytes.size() - 1);
+    short_notice.bytes[52] = static_cast<uint8_t>(kTwinNoticeBytes - 1);
+    s.w.deliver(from, short_notice);
+    CHECK(count_drops(s.t, DropReason::truncated) == 1);
+    // The genuine one for this initiation is still accepted.
+    s.w.deliver(from, forged);
+    CHECK(twin_events(s.t) == 2);
+  }
+}
+
+TEST_CASE("handshake manager twins: at most one notice per NodeId per kTwinNoticeIntervalUs",
+          "[crypto][hsm][twins]") {
+  TwinSetup s(TwinPolicy::allow_concurrent, 1, 2);
+  REQUIRE(notices_sent(s.w).size() == 1);
+  const auto retry = [&](int64_t after_us) {
+    s.w.now_us += after_us;
+    REQUIRE(transfer(s.h, s.r, "holder stays live", s.w.now_us) == DropReason::none);
+    auto out = s.t.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
+    REQUIRE(out);
+    REQUIRE(out->packets.size() == 1);
+    const auto d = wire::decode_packet(out->packets[0].bytes);
+    return s.r.manager->on_handshake_packet(s.t.address, d, s.w.now_us, s.w.wall_us);
+  };
+  const HandshakeOutput early = retry(kTwinNoticeIntervalUs / 2 + 1);  // connect(force) needs retry_initial / 2
+  CHECK(early.drop == DropReason::twin_refused);
+  CHECK(early.twin_notice == TwinNoticeOutcome::suppressed);
+  CHECK(early.packets.empty());
+  const HandshakeOutput later = retry(kTwinNoticeIntervalUs / 2);
+  CHECK(later.drop == DropReason::twin_refused);
+  CHECK(later.twin_notice == TwinNoticeOutcome::sent);
+  CHECK(later.packets.size() == 1);
+}
+
+TEST_CASE("handshake manager twins: once the holder is silent for stale_grace_us the twin takes over, "
+          "whatever its boot",
+          "[crypto][hsm][twins]") {
+  // Pins the relaxed stale rule: before twins, a stale initiation was
+  // accepted after the silence only from the peer's known address (a
+  // replay from elsewhere must not move it). A standby copy elsewhere must
+  // now take over even with the lower boot; the replay test above still
+  // shows a replay cannot displace a live session.
+  for (TwinPolicy policy : {TwinPolicy::prefer_newest, TwinPolicy::prefer_oldest, TwinPolicy::allow_concurrent}) {
+    INFO("policy " << static_cast<int>(policy));
+    TwinSetup s(policy, 2, 1);  // the standby has the LOWER boot
+    CHECK_FALSE(s.t.manager->has_session(s.r.identity.node_id(), s.w.now_us));
+    CHECK(twin_events(s.t) == 1);
+    // Still live just inside the grace: refused.
+    const int64_t last_opened = s.r.manager->sessions(s.id())->last_opened_us();
+    s.w.now_us = last_opened + HandshakeManagerConfig{}.stale_grace_us - kMicrosPerSecond;
+    auto early = s.t.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
+    REQUIRE(early);
+    s.w.push(s.t.address, std::move(*early), s.t);
+    s.w.run();
+    CHECK_FALSE(s.t.manager->has_session(s.r.identity.node_id(), s.w.now_us));
+    // The holder died: silent for stale_grace_us.
+    s.w.now_us = last_opened + HandshakeManagerConfig{}.stale_grace_us;
+    auto again = s.t.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
+    REQUIRE(again);
+    s.w.push(s.t.address, std::move(*again), s.t);
+    s.w.run();
+    REQUIRE(s.t.manager->has_session(s.r.identity.node_id(), s.w.now_us));
+    REQUIRE(transfer(s.t, s.r, "standby confirms", s.w.now_us) == DropReason::none);
+    CHECK(transfer(s.r, s.t, "standby is reached", s.w.now_us) == DropReason::none);
+  }
+}
+
+TEST_CASE("handshake manager twins: an XX twin is refused at message 3 and the notice names that message",
+          "[crypto][hsm][twins]") {
+  // The twin does not know the responder's key: first contact (XX). Its
+  // identity is only authenticated by message 3, so that is where the
+  // responder applies the policy; the twin already holds its side of the
+  // session by then, and the notice tells it the responder dropped it.
+  World w;
+  Node r(2, psk_of(9), twin_config(TwinPolicy::prefer_oldest));
+  Node h(1, psk_of(9), twin_config(TwinPolicy::prefer_newest, 1));
+  Node t(1, psk_of(9), twin_config(TwinPolicy::prefer_newest, 2), 7);
+  for (Node* n : {&r, &h, &t}) w.add(*n);
+  REQUIRE(h.manager->add_peer(r.identity.node_id(), r.address, r.identity.public_key()));
+  REQUIRE(t.manager->add_peer(r.identity.node_id(), r.address, std::nullopt));
+  w.connect(h, r);
+  w.run();
+  REQUIRE(transfer(h, r, "holder confirms", w.now_us) == DropReason::none);
+  w.connect(t, r);
+  w.run();
+  CHECK(count_drops(r, DropReason::twin_refused) == 1);
+  REQUIRE(twin_events(t) == 1);
+  CHECK(twin_event(t)->twin.holder == h.address);
+  CHECK(twin_event(t)->twin.holder_boot == 1);
+  CHECK(transfer(h, r, "holder still works", w.now_us) == DropReason::none);
+  // Replaying the notice names nothing any more.
+  const auto notices = notices_sent(w);
+  REQUIRE(notices.size() == 1);
+  w.deliver(r.address, notices[0]);
+  CHECK(count_drops(t, DropReason::unexpected_handshake) == 1);
+  CHECK(twin_events(t) == 1);
 }

@@ -84,6 +84,8 @@ TEST_CASE("wire: every malformed header maps to its drop reason", "[wire]") {
   CHECK(with(2, 0) == DropReason::bad_version);
   CHECK(with(3, 0) == DropReason::unknown_type);
   CHECK(with(3, kPacketTypeMax + 1) == DropReason::unknown_type);
+  CHECK(kPacketTypeMax == static_cast<uint8_t>(PacketType::twin_notice));
+  for (uint8_t type = 1; type <= kPacketTypeMax; ++type) CHECK(with(3, type) == DropReason::none);
   CHECK(with(4, 0x80) == DropReason::bad_flags);
   CHECK(with(4, kFlagCookieAttached) == DropReason::none);
   CHECK(with(5, 0) == DropReason::bad_hops);                 // hop_limit 0

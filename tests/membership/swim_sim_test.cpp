@@ -412,8 +412,9 @@ TEST_CASE("swim sim: false failures against memberlist's timing, 1000 and 200 se
   CHECK(o.failed_total <= m.failed_total);
 }
 
-// Hidden (run explicitly, ~3 min): which departure earns what. Each of the
-// three alone on memberlist's timing, 200 seeds at 10 % and 30 % loss.
+// Hidden (run explicitly, ~4 min): which departure earns what. Each of the
+// three alone on memberlist's timing, then all three, 200 seeds at 10 % and
+// 30 % loss (docs/membership.md, "Beyond memberlist").
 TEST_CASE("swim sim: false failures, each departure from memberlist alone", "[.membership_ablation]") {
   struct Variant {
     const char* name;
@@ -432,7 +433,10 @@ TEST_CASE("swim sim: false failures, each departure from memberlist alone", "[.m
       std::printf("[membership figures] ablation n=32 loss=%.0f%% seeds=200 over 120s: %s false failed=%llu\n",
                   loss * 100, v.name, static_cast<unsigned long long>(r.false_failed));
       if (&v == &variants.front()) baseline = r.false_failed;
-      CHECK(r.false_failed <= baseline);
+      // Only the combination is asserted: verify pings alone do nothing for
+      // a suspect that already refuted (it ignores a stale accusation) —
+      // they work through the repair they trigger.
+      if (&v == &variants.back()) CHECK(r.false_failed < baseline);
     }
   }
 }

@@ -5,27 +5,13 @@
 #include <algorithm>
 
 #include "core/membership/swim.h"
+#include "tests/membership/swim_member_util.h"
 
 using namespace meshd;
 using namespace meshd::membership;
+using namespace meshd::membership::test;
 
 namespace {
-NodeId id_of(size_t n) {
-  NodeId id;
-  id.bytes[0] = 0xA5;
-  id.bytes[14] = static_cast<uint8_t>(n >> 8);
-  id.bytes[15] = static_cast<uint8_t>(n);
-  return id;
-}
-Address addr_of(size_t n) { return Address{0x0a000000u + static_cast<uint32_t>(n), 7000}; }
-MemberUpdate alive(size_t n, uint64_t inc = 1) {
-  MemberUpdate u;
-  u.id = id_of(n);
-  u.incarnation = inc;
-  u.address = addr_of(n);
-  u.hostname = "node-" + std::to_string(n);
-  return u;
-}
 MemberUpdate suspect(size_t n, uint64_t inc, size_t origin) {
   MemberUpdate u;
   u.id = id_of(n);
@@ -33,14 +19,6 @@ MemberUpdate suspect(size_t n, uint64_t inc, size_t origin) {
   u.status = MemberStatus::suspect;
   u.origin = id_of(origin);
   return u;
-}
-SwimMember make(size_t self, SwimConfig c = {}) {
-  SwimIdentity me;
-  me.id = id_of(self);
-  me.address = addr_of(self);
-  me.hostname = "node-" + std::to_string(self);
-  me.incarnation = 1;
-  return SwimMember(c, me, {}, Random::from_seed(42).stream("t", "swim"), 0);
 }
 // A gossip datagram from node `from` carrying `updates`.
 std::vector<uint8_t> gossip(size_t from, std::vector<MemberUpdate> updates) {
@@ -59,14 +37,6 @@ std::vector<SwimMessage> decoded(const SwimOutput& out) {
     v.push_back(*m);
   }
   return v;
-}
-bool has_event(const SwimOutput& out, size_t n, MemberEventKind kind) {
-  return std::any_of(out.events.begin(), out.events.end(),
-                     [&](const MemberEvent& e) { return e.id == id_of(n) && e.kind == kind; });
-}
-// Ticks `s` at each of its deadlines up to `until_us`, collecting output.
-void run_to(SwimMember& s, int64_t until_us, SwimOutput& out) {
-  while (s.next_tick_us() <= until_us) s.on_tick(s.next_tick_us(), out);
 }
 }  // namespace
 

@@ -11,27 +11,13 @@
 #include <algorithm>
 
 #include "core/membership/swim.h"
+#include "tests/membership/swim_member_util.h"
 
 using namespace meshd;
 using namespace meshd::membership;
+using namespace meshd::membership::test;
 
 namespace {
-NodeId id_of(size_t n) {
-  NodeId id;
-  id.bytes[0] = 0xA5;
-  id.bytes[14] = static_cast<uint8_t>(n >> 8);
-  id.bytes[15] = static_cast<uint8_t>(n);
-  return id;
-}
-Address addr_of(size_t n) { return Address{0x0a000000u + static_cast<uint32_t>(n), 7000}; }
-MemberUpdate alive(size_t n, uint64_t inc = 1) {
-  MemberUpdate u;
-  u.id = id_of(n);
-  u.incarnation = inc;
-  u.address = addr_of(n);
-  u.hostname = "node-" + std::to_string(n);
-  return u;
-}
 MemberUpdate accusation(size_t n, uint64_t inc, size_t origin, MemberStatus status = MemberStatus::suspect) {
   MemberUpdate u;
   u.id = id_of(n);
@@ -39,14 +25,6 @@ MemberUpdate accusation(size_t n, uint64_t inc, size_t origin, MemberStatus stat
   u.status = status;
   u.origin = id_of(origin);
   return u;
-}
-SwimMember make(size_t self, SwimConfig c = {}) {
-  SwimIdentity me;
-  me.id = id_of(self);
-  me.address = addr_of(self);
-  me.hostname = "node-" + std::to_string(self);
-  me.incarnation = 1;
-  return SwimMember(c, me, {}, Random::from_seed(42).stream("t", "swim"), 0);
 }
 std::vector<uint8_t> message(SwimType type, size_t from, std::vector<MemberUpdate> updates, size_t target = 0) {
   SwimMessage m;
@@ -62,13 +40,6 @@ SwimMessage decoded(const SwimDatagram& d) {
   auto m = decode_swim(d.bytes, &why);
   REQUIRE(m.has_value());
   return *m;
-}
-bool has_event(const SwimOutput& out, size_t n, MemberEventKind kind) {
-  return std::any_of(out.events.begin(), out.events.end(),
-                     [&](const MemberEvent& e) { return e.id == id_of(n) && e.kind == kind; });
-}
-void run_to(SwimMember& s, int64_t until_us, SwimOutput& out) {
-  while (s.next_tick_us() <= until_us) s.on_tick(s.next_tick_us(), out);
 }
 // Datagrams in `out` to `to` of `type`.
 std::vector<SwimMessage> sent(const SwimOutput& out, size_t to, SwimType type) {
