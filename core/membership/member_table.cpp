@@ -153,6 +153,22 @@ void MemberTable::heard(const NodeId& id, int64_t now_us) {
   if (it != members_.end() && now_us > it->second.last_heard_us) it->second.last_heard_us = now_us;
 }
 
+void MemberTable::rtt_sample(const NodeId& id, int64_t rtt_us) {
+  MESHD_ASSERT(rtt_us >= 0);
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (m.srtt_us == 0) {
+    m.srtt_us = std::max<int64_t>(1, rtt_us);
+    m.rttvar_us = rtt_us / 2;
+  } else {
+    const int64_t err = m.srtt_us > rtt_us ? m.srtt_us - rtt_us : rtt_us - m.srtt_us;
+    m.rttvar_us = (3 * m.rttvar_us + err) / 4;
+    m.srtt_us = std::max<int64_t>(1, (7 * m.srtt_us + rtt_us) / 8);
+  }
+  MESHD_ASSERT(m.srtt_us > 0 && m.rttvar_us >= 0);
+}
+
 std::vector<NodeId> MemberTable::reap(int64_t now_us, int64_t reap_after_us) {
   std::vector<NodeId> reaped;
   for (auto it = members_.begin(); it != members_.end();) {

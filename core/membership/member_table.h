@@ -116,6 +116,10 @@ struct Member {
   int64_t status_since_us = 0;    // local time the verdict last changed
   int64_t last_heard_us = -1;     // last direct contact or accepted alive; -1 never
   int64_t first_seen_us = 0;
+  // Round trip of our direct probes (ping -> the target's own ack), folded
+  // like RFC 6298's SRTT/RTTVAR in integer µs; 0 until the first sample.
+  int64_t srtt_us = 0;
+  int64_t rttvar_us = 0;
   bool active() const {
     return has_identity && (status == MemberStatus::alive || status == MemberStatus::suspect);
   }
@@ -146,6 +150,9 @@ class MemberTable {
   MergeResult apply(const MemberUpdate& update, int64_t now_us);
   // Direct contact from a known node (ack, ping): refreshes last_heard_us.
   void heard(const NodeId& id, int64_t now_us);
+  // One round-trip sample of a direct probe of a known node (ignored for
+  // an unknown one); rtt_us >= 0.
+  void rtt_sample(const NodeId& id, int64_t rtt_us);
   // Removes failed/left/identity-less entries whose status is older than
   // reap_after_us; returns the removed ids in NodeId order.
   std::vector<NodeId> reap(int64_t now_us, int64_t reap_after_us);

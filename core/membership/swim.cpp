@@ -828,6 +828,8 @@ SwimDrop SwimMember::on_datagram(const Address& from, std::span<const uint8_t> b
 void SwimMember::handle_ack(const SwimMessage& m, int64_t now_us, SwimOutput& out,
                             SwimDrop& drop) {
   if (probe_ && m.seq == probe_->seq) {
+    // The target's own ack (not a relay's): a direct round trip.
+    if (m.sender == probe_->target) table_.rtt_sample(probe_->target, now_us - probe_->start_us);
     finish_probe(true, now_us, out);
     return;
   }

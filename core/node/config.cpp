@@ -1,11 +1,10 @@
 #include "core/node/config.h"
 
-#include "core/membership/capabilities.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 
+#include "core/env/assert.h"
 #include "core/env/disk.h"
 #include "core/membership/capabilities.h"
 #include "core/node/json_fields.h"
@@ -27,24 +26,19 @@ Status parse_log_level(const JsonDoc& doc, const nlohmann::json& root, LogLevel&
   return doc.error("log_level", "expected one of debug, info, warn, error, got \"" + text + "\"");
 }
 
-Status parse_liveness(const JsonDoc& doc, const nlohmann::json& root, membership::LivenessConfig& out) {
-  auto it = root.find("liveness");
-  if (it == root.end()) return Status::ok();
-  const std::string path = "liveness";
-  if (Status s = doc.expect_object(*it, path); !s) return s;
-  if (Status s = doc.reject_unknown(*it, path, {"ping_interval_ms", "ping_jitter_percent", "down_after_ms"}); !s) return s;
-  if (Status s = doc.get_int(*it, path, "ping_interval_ms", out.ping_interval_ms, 10, 600'000, false); !s) return s;
-  if (Status s = doc.get_int(*it, path, "ping_jitter_percent", out.ping_jitter_percent, 0, 50, false); !s) return s;
-  if (Status s = doc.get_int(*it, path, "down_after_ms", out.down_after_ms, 10, 3'600'000, false); !s) return s;
-  if (out.down_after_ms <= out.ping_interval_ms) {
-    return doc.error("liveness.down_after_ms", "must be greater than ping_interval_ms");
-  }
+// A peer, seed or advertised endpoint must be somewhere a datagram can go.
+bool routable(const Address& a) { return a.ipv4 != 0 && a.port != 0; }
+
+Status check_path(const JsonDoc& doc, const std::string& field, const std::string& value, size_t max_bytes) {
+  if (value.empty()) return doc.error(field, "must not be empty");
+  if (value.size() > max_bytes) return doc.error(field, fmt::format("longer than {} bytes", max_bytes));
+  if (value.find('\0') != std::string::npos) return doc.error(field, "contains a NUL byte");
   return Status::ok();
 }
 
-Status parse_membership(const JsonDoc& doc, const nlohmann::json& root, std::optional<MembershipConfig>& out) {
+Status parse_membership(const JsonDoc& doc, const nlohmann::json& root, MembershipConfig& out) {
   auto it = root.find("membership");
-  if (it == root.end()) return Status::ok();
+  if (it == root.end()) return Status::ok();  // SWIM with its defaults
   const std::string path = "membership";
   if (Status s = doc.expect_object(*it, path); !s) return s;
   if (Status s = doc.reject_unknown(*it, path, {MESHD_SWIM_KNOB_FIELDS, "seeds", "node_id", "advertise",
@@ -63,6 +57,7 @@ Status parse_membership(const JsonDoc& doc, const nlohmann::json& root, std::opt
       const nlohmann::json& v = (*list)[i];
       auto a = v.is_string() ? Address::parse(v.get<std::string>()) : std::nullopt;
       if (!a) return doc.error(JsonDoc::index(sp, i), "expected \"a.b.c.d:port\"");
+      if (!routable(*a)) return doc.error(JsonDoc::index(sp, i), "needs a host and a port (not 0.0.0.0 or port 0)");
       if (std::find(into.begin(), into.end(), *a) != into.end()) return doc.error(JsonDoc::index(sp, i), "listed twice");
       into.push_back(*a);
     }
@@ -127,7 +122,7 @@ Status parse_peer_key(const JsonDoc& doc, const nlohmann::json& p, const std::st
 }
 
 Status parse_peers(const JsonDoc& doc, NodeConfig& self, const nlohmann::json& root,
-                   std::vector<membership::PeerSpec>& out) {
+                   std::vector<ConfiguredPeer>& out) {
   auto it = root.find("peers");
   if (it == root.end()) return Status::ok();
   if (Status s = doc.expect_array(*it, "peers"); !s) return s;
@@ -137,9 +132,15 @@ Status parse_peers(const JsonDoc& doc, NodeConfig& self, const nlohmann::json& r
     const nlohmann::json& p = (*it)[i];
     if (Status s = doc.expect_object(p, path); !s) return s;
     if (Status s = doc.reject_unknown(p, path, {"name", "address", "public_key", "node_id"}); !s) return s;
-    membership::PeerSpec spec;
+    ConfiguredPeer spec;
     if (Status s = doc.get_string(p, path, "name", spec.name, true); !s) return s;
+    if (spec.name.size() > kNodeNameBytesMax || !valid_file_name(spec.name)) {
+      return doc.error(JsonDoc::join(path, "name"), "expected 1-64 characters of [A-Za-z0-9._-]");
+    }
     if (Status s = doc.get_address(p, path, "address", spec.address, true); !s) return s;
+    if (!routable(spec.address)) {
+      return doc.error(JsonDoc::join(path, "address"), "needs a host and a port (not 0.0.0.0 or port 0)");
+    }
     if (spec.address == self.listen) {
       return doc.error(JsonDoc::join(path, "address"), "is this node's own listen address");
     }
@@ -149,6 +150,7 @@ Status parse_peers(const JsonDoc& doc, NodeConfig& self, const nlohmann::json& r
     }
     if (Status s = parse_peer_key(doc, p, path, spec.address, self.security.peer_keys); !s) return s;
     out.push_back(std::move(spec));
+    MESHD_ASSERT(out.size() <= kConfigPeersMax);
   }
   return Status::ok();
 }
@@ -186,6 +188,9 @@ Status parse_security(const JsonDoc& doc, const nlohmann::json& root, SecurityCo
   std::string psk_hex;
   if (Status s = doc.get_string(o, path, "psk_hex", psk_hex, false); !s) return s;
   if (Status s = doc.get_string(o, path, "psk_file", out.psk_file, false); !s) return s;
+  if (o.contains("psk_file")) {
+    if (Status s = check_path(doc, JsonDoc::join(path, "psk_file"), out.psk_file, kConfigPathBytesMax); !s) return s;
+  }
   if (!psk_hex.empty() && !out.psk_file.empty()) {
     return doc.error(JsonDoc::join(path, "psk_file"), "give psk_hex or psk_file, not both");
   }
@@ -230,8 +235,12 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   if (!doc) return doc.status();
   const nlohmann::json& root = doc->root();
   if (Status s = doc->expect_object(root, ""); !s) return s;
+  if (root.contains("liveness")) {
+    return doc->error("liveness", "no longer supported: SWIM is the failure detector (tune it in the "
+                                  "\"membership\" block, docs/operator.md)");
+  }
   if (Status s = doc->reject_unknown(root, "", {"name", "listen", "data_dir", "control_socket",
-                                               "log_level", "peers", "liveness", "membership", "security"}); !s) {
+                                               "log_level", "peers", "membership", "security"}); !s) {
     return s;
   }
   NodeConfig c;
@@ -241,17 +250,24 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   }
   if (Status s = doc->get_address(root, "", "listen", c.listen, true); !s) return s;
   if (Status s = doc->get_string(root, "", "data_dir", c.data_dir, true); !s) return s;
-  if (c.data_dir.empty()) return doc->error("data_dir", "must not be empty");
+  if (Status s = check_path(*doc, "data_dir", c.data_dir, kConfigPathBytesMax); !s) return s;
   c.control_socket = c.data_dir + "/control.sock";
   if (Status s = doc->get_string(root, "", "control_socket", c.control_socket, false); !s) return s;
+  if (root.contains("control_socket")) {
+    if (Status s = check_path(*doc, "control_socket", c.control_socket, kControlSocketPathBytesMax); !s) return s;
+  } else if (c.control_socket.size() > kControlSocketPathBytesMax) {
+    return doc->error("data_dir", fmt::format("too long for the default control socket <data_dir>/control.sock "
+                                              "({} bytes at most): set control_socket", kControlSocketPathBytesMax));
+  }
   if (Status s = parse_log_level(*doc, root, c.log_level); !s) return s;
   if (Status s = parse_peers(*doc, c, root, c.peers); !s) return s;
-  if (Status s = parse_liveness(*doc, root, c.liveness); !s) return s;
   if (Status s = parse_membership(*doc, root, c.membership); !s) return s;
   if (Status s = parse_security(*doc, root, c.security); !s) return s;
-  if (c.membership && c.membership->node_id && !c.security.plaintext) {
+  if (c.membership.node_id && !c.security.plaintext) {
     return doc->error("membership.node_id", "only for plaintext mode (an encrypted node's id is its key's)");
   }
+  // Postcondition: whatever the parser accepts, Node accepts.
+  MESHD_ASSERT_MSG(node_config_error(c).empty(), "parse_node_config accepted an invalid config");
   return c;
 }
 
@@ -305,6 +321,66 @@ Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& o, const std::
   if (Status s = doc.get_int(o, path, "members_max", members, 2, membership::kMembersMax, false); !s) return s;
   out.members_max = static_cast<size_t>(members);
   return Status::ok();
+}
+
+namespace {
+
+std::string swim_config_error(const membership::SwimConfig& w) {
+  if (w.protocol_period_us < 10'000 || w.protocol_period_us > 600'000'000) return "protocol_period_ms out of range";
+  if (w.probe_timeout_us < 1000 || w.probe_timeout_us >= w.protocol_period_us) {
+    return "probe_timeout_ms must be in [1, protocol_period_ms)";
+  }
+  if (w.indirect_probes > membership::kIndirectProbesMax) return "indirect_probes out of range";
+  if (w.suspicion_mult < 1 || w.suspicion_mult > 100) return "suspicion_mult out of range";
+  if (w.suspicion_max_timeout_mult < 1 || w.suspicion_max_timeout_mult > 100) {
+    return "suspicion_max_timeout_mult out of range";
+  }
+  if (w.retransmit_mult < 1 || w.retransmit_mult > 100) return "retransmit_mult out of range";
+  if (w.health_max > membership::kHealthMaxLimit) return "health_max out of range";
+  if (w.gossip_interval_us < 1000) return "gossip_interval_ms out of range";
+  if (w.gossip_fanout < 1 || w.gossip_fanout > membership::kGossipFanoutMax) return "gossip_fanout out of range";
+  if (w.push_pull_interval_us < 10'000) return "push_pull_interval_ms out of range";
+  if (w.join_retry_us < 10'000) return "join_retry_ms out of range";
+  if (w.reap_after_us < 10'000) return "reap_after_ms out of range";
+  if (w.suspicion_verify_pings > membership::kSuspicionVerifyPingsMax) return "suspicion_verify_pings out of range";
+  if (w.reannounce_interval_us < 1'000'000) return "reannounce_interval_ms out of range";
+  if (w.members_max < 2 || w.members_max > membership::kMembersMax) return "members_max out of range";
+  return "";
+}
+
+std::string peers_error(const NodeConfig& c) {
+  if (c.peers.size() > kConfigPeersMax) return "peers: too many";
+  for (size_t i = 0; i < c.peers.size(); ++i) {
+    const ConfiguredPeer& p = c.peers[i];
+    if (p.name.size() > kNodeNameBytesMax || !valid_file_name(p.name)) return fmt::format("peers[{}].name invalid", i);
+    if (!routable(p.address) || p.address == c.listen) return fmt::format("peers[{}].address invalid", i);
+    for (size_t j = 0; j < i; ++j) {
+      if (c.peers[j].name == p.name || c.peers[j].address == p.address) return fmt::format("peers[{}] duplicate", i);
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string node_config_error(const NodeConfig& c) {
+  if (c.name.empty() || c.name.size() > kNodeNameBytesMax || !valid_file_name(c.name)) return "name invalid";
+  if (c.data_dir.empty() || c.data_dir.size() > kConfigPathBytesMax) return "data_dir invalid";
+  if (c.control_socket.size() > kControlSocketPathBytesMax) return "control_socket too long";
+  if (std::string e = peers_error(c); !e.empty()) return e;
+  const MembershipConfig& m = c.membership;
+  if (std::string e = swim_config_error(m.swim); !e.empty()) return "membership." + e;
+  if (m.seeds.size() > membership::kSeedsMax) return "membership.seeds: too many";
+  if (m.advertise.size() > membership::kEndpointsMax) return "membership.advertise: too many";
+  if (m.capabilities.size() > membership::kCapabilitiesMax) return "membership.capabilities: too many";
+  if (m.node_id && (m.node_id->is_zero() || !c.security.plaintext)) return "membership.node_id invalid";
+  const SecurityConfig& s = c.security;
+  if (s.rekey_after_ms < 10'000 || s.archive_grace_s < 0) return "security: rekey_after_s/archive_grace_s out of range";
+  if (s.handshake_rate_per_s < 1 || s.handshake_burst < 1) return "security: handshake rate/burst out of range";
+  if (s.retry_initial_ms < 10 || s.retry_max_ms < s.retry_initial_ms) return "security: retry_*_ms out of range";
+  if (s.handshake_timeout_ms < 1000) return "security: handshake_timeout_s out of range";
+  if (s.host_fingerprint.size() > crypto::kHostFingerprintBytesMax) return "security.host_fingerprint too long";
+  return "";
 }
 
 Result<crypto::Psk> parse_psk_hex(std::string_view text) {

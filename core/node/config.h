@@ -4,6 +4,16 @@
 // naming the field and its line ("config: line 7: field 'peers[1].address':
 // expected \"a.b.c.d:port\", got \"x\""). Unknown fields are errors.
 // docs/operator.md lists every field with its default.
+//
+// Units: the structs that mirror the JSON keep the JSON's unit in the field
+// name (SecurityConfig's *_ms, *_s); the state machines' own configs are in
+// microseconds and are built once from them (parse_swim_knobs fills
+// SwimConfig in µs; transport_config_of builds SecureTransportConfig).
+//
+// Membership: SWIM (the "membership" block) is the node's one failure
+// detector and always runs; a config without the block gets SwimConfig's
+// defaults (memberlist's LAN profile) and seeds from its peers. The old
+// "liveness" block is refused with an error that says so.
 #pragma once
 
 #include <optional>
@@ -16,7 +26,6 @@
 #include "core/env/address.h"
 #include "core/env/log.h"
 #include "core/env/status.h"
-#include "core/membership/liveness.h"
 #include "core/membership/swim.h"
 #include "core/transport/secure_transport.h"
 
@@ -24,6 +33,18 @@ namespace meshd {
 
 constexpr size_t kConfigPeersMax = 1024;
 constexpr size_t kNodeNameBytesMax = 64;
+// Paths the host opens (data_dir, psk_file): a sane bound, not PATH_MAX.
+constexpr size_t kConfigPathBytesMax = 4096;
+// A Unix socket path must fit sockaddr_un::sun_path (108 bytes with NUL).
+constexpr size_t kControlSocketPathBytesMax = 107;
+
+// One configured peer: a SWIM seed (unless membership.seeds is set) and,
+// with public_key, a key pinned for the transport. Its name is what the
+// operator calls it; SWIM learns the peer's own hostname when it joins.
+struct ConfiguredPeer {
+  std::string name;  // [A-Za-z0-9._-]{1,64}, unique in the config
+  Address address;   // not this node's listen address, unique
+};
 
 // The "security" object (docs/operator.md, "Security").
 struct SecurityConfig {
@@ -55,7 +76,7 @@ Result<crypto::Psk> parse_psk_hex(std::string_view text);
 
 // The "membership" object (docs/membership.md, "Configuration"): SWIM +
 // Lifeguard knobs (milliseconds in JSON, microseconds here) and the seeds
-// a joining node contacts. Present: the node runs a SwimService.
+// a joining node contacts. Absent: all defaults (SWIM runs regardless).
 struct MembershipConfig {
   membership::SwimConfig swim;
   std::vector<Address> seeds;   // empty: the configured peers' addresses
@@ -91,12 +112,16 @@ struct NodeConfig {
   std::string data_dir;             // required (io only; the sim ignores it)
   std::string control_socket;       // default: <data_dir>/control.sock
   LogLevel log_level = LogLevel::info;
-  std::vector<membership::PeerSpec> peers;
-  membership::LivenessConfig liveness;
-  std::optional<MembershipConfig> membership;  // absent: no SWIM
+  std::vector<ConfiguredPeer> peers;  // <= kConfigPeersMax
+  MembershipConfig membership;        // absent block: defaults
   SecurityConfig security;
 };
 
 Result<NodeConfig> parse_node_config(std::string_view json_text);
+
+// The invariants parse_node_config() establishes, for configs built in
+// code (the simulator, tests): "" if `config` is valid, else what is wrong
+// (named like the JSON field). Node's constructor asserts it is "".
+std::string node_config_error(const NodeConfig& config);
 
 }  // namespace meshd

@@ -7,6 +7,7 @@
 #include "core/crypto/key_store.h"
 #include "core/membership/capabilities.h"
 #include "core/node/incarnation.h"
+#include "core/node/peer_view.h"
 
 namespace meshd {
 
@@ -16,7 +17,10 @@ Node::Node(Env& env, NodeConfig config)
           "meshd_node_dropped_total{reason=\"unknown_protocol\"}",
           "datagrams no subsystem recognised")),
       identity_conflicts_(env.metrics.counter("meshd_security_events_total{kind=\"identity_conflict\"}",
-                                              "structured security events")) {}
+                                              "structured security events")) {
+  const std::string why = node_config_error(config_);
+  MESHD_ASSERT_MSG(why.empty(), why.c_str());
+}
 
 Node::~Node() {
   // Detach from the network first so no datagram reaches a dying node.
@@ -36,12 +40,12 @@ Status Node::start() {
     return inc.status();
   }
   incarnation_ = *inc;
+  MESHD_ASSERT(incarnation_ > 0);  // a boot count: the first life is 1
   if (!config_.security.plaintext) {
     if (Status s = start_security(); !s) return s;
   }
-  Env& upper = transport_ ? *upper_env_ : env_;
-  liveness_ = std::make_unique<membership::LivenessService>(upper, config_.liveness, config_.peers,
-                                                            incarnation_);
+  started_ = true;
+  Env& upper = *mesh_env();
   upper.network.set_receive_handler(
       [this](const Address& from, std::span<const uint8_t> bytes) { on_datagram(from, bytes); });
   if (transport_) {
@@ -49,10 +53,8 @@ Status Node::start() {
       if (!stopped_) transport_->on_datagram(from, bytes);
     });
   }
-  if (Status s = liveness_->start(); !s) return s;
-  if (config_.membership) {
-    if (Status s = start_membership(upper); !s) return s;
-  }
+  if (Status s = start_membership(upper); !s) return s;
+  MESHD_ASSERT(swim_ != nullptr && swim_->running());
   env_.log.info("node_started", {{"name", config_.name},
                                  {"listen", config_.listen.to_string()},
                                  {"incarnation", incarnation_},
@@ -63,7 +65,8 @@ Status Node::start() {
 }
 
 Status Node::start_membership(Env& upper) {
-  const MembershipConfig& mc = *config_.membership;
+  MESHD_ASSERT(swim_ == nullptr);
+  const MembershipConfig& mc = config_.membership;
   membership::SwimIdentity self;
   membership::IdentityRules rules;
   if (transport_) {
@@ -104,6 +107,8 @@ Status Node::start_membership(Env& upper) {
       if (seeds.size() < membership::kSeedsMax) seeds.push_back(p.address);
     }
   }
+  MESHD_ASSERT(seeds.size() <= membership::kSeedsMax);
+  MESHD_ASSERT(size_t{self.alt_endpoints.count} + 1 <= membership::kEndpointsMax);
   membership::SwimConfig swim_config = mc.swim;
   // Every SWIM datagram must fit one transport payload (found by the
   // 100-node scenario: larger full-state chunks were refused and lost).
@@ -119,6 +124,7 @@ Status Node::start_membership(Env& upper) {
 
 Status Node::start_security() {
   const SecurityConfig& sec = config_.security;
+  MESHD_ASSERT(!sec.plaintext && transport_ == nullptr);
   if (!sec.psk) {
     env_.log.error("security_no_psk", {{"psk_file", sec.psk_file}});
     return Status(Errc::invalid, "no mesh PSK: security.psk_file was not loaded");
@@ -154,6 +160,7 @@ Status Node::start_security() {
                                                             transport_config, sec.peer_keys);
   transport_->set_twin_handler([this](const crypto::TwinNotice& notice) { on_twin_notice(notice); });
   upper_env_ = std::make_unique<Env>(with_network(env_, *transport_));
+  MESHD_ASSERT(&upper_env_->network == transport_.get());
   if (loaded->created) {
     env_.log.info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
                                        {"ephemeral", sec.ephemeral}});
@@ -174,9 +181,22 @@ Status Node::rotate_key() {
     env_.log.error("key_rotation_failed", {{"error", rotated.status().to_string()}});
     return rotated.status();
   }
+  MESHD_ASSERT(rotated->node_id() == transport_->identity().node_id());  // rotation keeps the NodeId
   transport_->rotate_identity(*rotated, *archive_);
   env_.log.info("key_rotated", {{"node_id", rotated->node_id().to_hex()}, {"archived", archive_->entries().size()}});
   return Status::ok();
+}
+
+void Node::set_extension(ExtensionHandler on_datagram, std::function<void()> on_stop) {
+  MESHD_ASSERT_MSG(started_ && !extension_, "Node::set_extension: after start(), at most once");
+  extension_ = std::move(on_datagram);
+  extension_stop_ = std::move(on_stop);
+}
+
+void Node::stop_extension() {
+  if (auto on_stop = std::move(extension_stop_)) on_stop();
+  extension_stop_ = nullptr;
+  MESHD_ASSERT(!extension_stop_);  // at most once
 }
 
 void Node::stop() {
@@ -184,7 +204,7 @@ void Node::stop() {
   if (!leaving_ && swim_ && swim_->running()) {
     // Graceful leave: the transport keeps carrying SWIM until it drained.
     leaving_ = true;
-    if (liveness_) liveness_->stop();
+    stop_extension();
     env_.log.info("node_leaving", {{"name", config_.name}});
     swim_->leave([this] { finish_stop(); });
     return;
@@ -196,16 +216,14 @@ void Node::finish_stop() {
   if (stopped_) return;
   stopped_ = true;
   leaving_ = false;
-  if (liveness_) liveness_->stop();
+  stop_extension();
   if (swim_) swim_->stop();
   if (transport_) transport_->stop();
   env_.network.set_receive_handler(nullptr);
   env_.log.info("node_stopped", {{"name", config_.name}});
 }
 
-membership::IdentityPolicy Node::identity_policy() const {
-  return config_.membership ? config_.membership->swim.identity_policy : membership::IdentityPolicy::prefer_newest;
-}
+membership::IdentityPolicy Node::identity_policy() const { return config_.membership.swim.identity_policy; }
 
 crypto::TwinPolicy Node::twin_policy_of(membership::IdentityPolicy policy) {
   switch (policy) {
@@ -223,6 +241,7 @@ void Node::on_twin_notice(const crypto::TwinNotice& notice) {
   // being refused until the holder falls silent, then it takes over.
   if (standby && !standby_for_.insert(notice.holder).second) return;
   if (standby && standby_for_.size() > kTwinHoldersLoggedMax) standby_for_.erase(standby_for_.begin());
+  MESHD_ASSERT(standby_for_.size() <= kTwinHoldersLoggedMax);
   ++identity_conflicts_;
   const nlohmann::json fields = {{"kind", "identity_conflict"},
                                  {"id", transport_->identity().node_id().to_hex()},
@@ -271,11 +290,14 @@ void Node::on_datagram(const Address& from, std::span<const uint8_t> bytes) {
     return;
   }
   if (leaving_) return;
-  if (liveness_ && membership::is_liveness(bytes)) {
-    liveness_->on_datagram(from, bytes);
-    return;
-  }
+  if (extension_ && extension_(from, bytes)) return;
   ++dropped_unknown_protocol_;
+}
+
+nlohmann::json Node::peers() const {
+  if (!swim_) return nlohmann::json::array();
+  return peer_view(swim_->member().table(), swim_->member().id(), config_.peers,
+                   transport_ ? transport_->status() : nlohmann::json(nullptr), env_.clock.monotonic_us());
 }
 
 nlohmann::json Node::status() const {
@@ -284,7 +306,7 @@ nlohmann::json Node::status() const {
           {"incarnation", incarnation_},
           {"stopped", stopped_},
           {"leaving", leaving_},
-          {"peers", liveness_ ? liveness_->status() : nlohmann::json::array()},
+          {"peers", peers()},
           {"membership", swim_ ? swim_->status() : nlohmann::json(nullptr)},
           {"displaced", displaced_},
           {"transport", transport_ ? transport_->status() : nlohmann::json(nullptr)}};
@@ -296,17 +318,15 @@ nlohmann::json Node::handle_control(const nlohmann::json& request) {
   }
   const std::string cmd = request["cmd"].get<std::string>();
   if (cmd == "status") return status();
-  if (cmd == "peers") return liveness_ ? liveness_->status() : nlohmann::json::array();
+  if (cmd == "peers") return peers();
   if (cmd == "transport") return transport_ ? transport_->status() : nlohmann::json{{"error", "plaintext mode"}};
-  if (cmd == "members") {
-    return swim_ ? swim_->status() : nlohmann::json{{"error", "membership is off (no \"membership\" config block)"}};
-  }
+  if (cmd == "members") return swim_ ? swim_->status() : nlohmann::json{{"error", "the node has not started"}};
   if (cmd == "announce") return announce(request);
   return {{"error", "unknown command '" + cmd + "' (try status, peers, members, announce, transport)"}};
 }
 
 nlohmann::json Node::announce(const nlohmann::json& request) {
-  if (!swim_) return {{"error", "membership is off (no \"membership\" config block)"}};
+  if (!swim_) return {{"error", "the node has not started"}};
   membership::SwimAnnouncement content = swim_->announcement();
   std::vector<std::string> capabilities = capabilities_;
   if (auto it = request.find("capabilities"); it != request.end()) {

@@ -10,7 +10,7 @@
 // loads or creates the node's identity (KeyStore: 0600 key file through the
 // Disk, clone detection policy, or an in-memory ephemeral key), loads the
 // key archive, and builds a SecureTransport over the Env's network. Upper
-// layers get an Env whose network is that transport, so LivenessService
+// layers get an Env whose network is that transport (mesh_env()), so SWIM
 // runs unchanged over encrypted sessions. A refused identity (clone
 // policy, exposed or corrupt key file) makes start() fail.
 //
@@ -20,24 +20,33 @@
 // unrecognised is dropped and counted
 // (meshd_node_dropped_total{reason="unknown_protocol"}).
 //
-// Membership (docs/membership.md, "Node integration"): when the config has
-// a "membership" block the node also runs a SwimService over the same
-// upper Env as LivenessService (so SWIM rides the encrypted sessions);
-// datagrams starting with the SWIM magic "MS" go to it. Its identity is
+// Membership (docs/membership.md, "Node integration"): SWIM is the node's
+// one failure detector and source of membership truth; it always runs (a
+// config without a "membership" block gets SwimConfig's defaults), as a
+// SwimService over mesh_env(); datagrams starting with the SWIM magic
+// "MS" go to it. Its identity is
 // the transport's (NodeId, public key; in plaintext mode the configured or
 // name-derived NodeId and a zero key), hostname = node name, address = the
 // listen address, incarnation = boot count << kSwimIncarnationShift (so a
 // restart always announces more than any refutation of an earlier life).
 // Identity rules: the transport's authenticated NodeId per address and
 // the key -> NodeId derivation are handed to the SwimService.
-// stop() with membership on is graceful: liveness stops at once, SWIM
-// gossips `left` until drained (or kLeaveDrainMaxUs), then the transport
-// stops; stopped() turns true then. A second stop() finishes at once.
+// stop() is graceful: the extension (below) stops at once, SWIM gossips
+// `left` until drained (or kLeaveDrainMaxUs), then the transport stops;
+// stopped() turns true then. A second stop() finishes at once.
+//
+// Extension (set_extension): a protocol the embedder runs beside SWIM over
+// mesh_env() — the simulator's pairwise reachability probe
+// (sim/scenario/node_service.h); meshd sets none. Datagrams no Node
+// subsystem recognises are offered to it before they are counted as
+// unknown_protocol; its on_stop runs once when the node stops speaking
+// (leave begins, stop, stand-down).
 //
 // Control API (handle_control): JSON requests {"cmd": "..."}:
 //   status  -> {"name","incarnation","listen","peers":[...],"membership"} (see status())
-//   peers   -> the peers array alone
-//   members -> the SWIM status (SwimService::status()), or an error without membership
+//   peers   -> the peers array alone: SWIM's members joined with transport
+//              facts (core/node/peer_view.h)
+//   members -> the SWIM status (SwimService::status())
 //   announce -> re-announce (optional "capabilities": [names]); {"result":
 //               changed|refreshed|throttled|not_running, "incarnation", ...}
 //   transport -> the transport's status (sessions, drops by reason)
@@ -52,7 +61,6 @@
 
 #include "core/crypto/key_archive.h"
 #include "core/env/env.h"
-#include "core/membership/liveness_service.h"
 #include "core/membership/swim_service.h"
 #include "core/node/config.h"
 
@@ -70,9 +78,12 @@ class Node {
   Node(const Node&) = delete;
   Node& operator=(const Node&) = delete;
 
+  // Receives datagrams no Node subsystem recognised; false: not ours either.
+  using ExtensionHandler = std::function<bool(const Address&, std::span<const uint8_t>)>;
+
   Status start();
   void stop();
-  bool started() const { return liveness_ != nullptr; }
+  bool started() const { return started_; }
   bool stopped() const { return stopped_; }
   bool leaving() const { return leaving_; }
   // We yielded our identity to a twin (membership.identity_policy) and
@@ -84,10 +95,14 @@ class Node {
 
   const NodeConfig& config() const { return config_; }
   uint64_t incarnation() const { return incarnation_; }
+  // The Env protocols above the transport speak through (the transport as
+  // network in encrypted mode, else the node's own); nullptr before start().
+  Env* mesh_env() { return started_ ? (upper_env_ ? upper_env_.get() : &env_) : nullptr; }
+  // See "Extension" above. At most one; set after start(), before traffic.
+  void set_extension(ExtensionHandler on_datagram, std::function<void()> on_stop);
+  // `meshctl peers`: core/node/peer_view.h ([] before start()).
+  nlohmann::json peers() const;
   // nullptr before start().
-  membership::LivenessService* liveness() { return liveness_.get(); }
-  const membership::LivenessService* liveness() const { return liveness_.get(); }
-  // nullptr before start() or without a "membership" config block.
   membership::SwimService* swim() { return swim_.get(); }
   const membership::SwimService* swim() const { return swim_.get(); }
   // nullptr before start() and in plaintext mode.
@@ -105,6 +120,7 @@ class Node {
   // capability list ({"capabilities": [...]}); answers the result.
   nlohmann::json announce(const nlohmann::json& request);
   void finish_stop();
+  void stop_extension();
   void stand_down(const membership::IdentityConflict& conflict);
   // A peer's transport refused our handshake: our identity is live at
   // notice.holder (crypto::HandshakeManager, "Twins"). Under prefer_newest
@@ -122,9 +138,11 @@ class Node {
   std::unique_ptr<RandomStream> rotation_rng_;  // one stream per process: successive keys differ
   std::unique_ptr<transport::SecureTransport> transport_;
   std::unique_ptr<Env> upper_env_;  // env_ with network = *transport_
-  std::unique_ptr<membership::LivenessService> liveness_;
   std::unique_ptr<membership::SwimService> swim_;
+  ExtensionHandler extension_;
+  std::function<void()> extension_stop_;
   std::vector<std::string> capabilities_;  // what our capability digest covers
+  bool started_ = false;
   bool stopped_ = false;
   bool leaving_ = false;
   bool displaced_ = false;

@@ -19,7 +19,8 @@ NodeService::NodeService(Env& env, NodeConfig config, AddressToNode node_of, Ver
       observer_(std::move(observer)) {}
 
 NodeService::~NodeService() {
-  node_.reset();  // the node detaches from tap_ (and tap_ from the endpoint) first
+  probe_.reset();  // it speaks through the node's mesh Env
+  node_.reset();   // the node detaches from tap_ (and tap_ from the endpoint) first
 }
 
 void NodeService::start() {
@@ -49,11 +50,27 @@ void NodeService::start() {
     if (hooks_.on_sent) swim->set_send_observer([this](const membership::SwimDatagram&) { hooks_.on_sent(); });
     if (hooks_.on_boot) hooks_.on_boot(swim->member().id(), swim->member().incarnation());
   }
-  node_->liveness()->set_observer([this](const membership::PeerView& peer,
-                                         const membership::VerdictChange& change) {
+  if (probe_config_) start_probe();
+}
+
+void NodeService::start_probe() {
+  std::vector<membership::PeerSpec> peers;
+  for (const ConfiguredPeer& p : config_.peers) peers.push_back({p.name, p.address});
+  probe_ = std::make_unique<membership::LivenessService>(*node_->mesh_env(), *probe_config_, std::move(peers),
+                                                         node_->incarnation());
+  probe_->set_observer([this](const membership::PeerView& peer, const membership::VerdictChange& change) {
     if (!observer_) return;
     if (auto target = node_of_(peer.spec.address)) observer_(*target, change.to);
   });
+  membership::LivenessService* probe = probe_.get();
+  node_->set_extension(
+      [probe](const Address& from, std::span<const uint8_t> bytes) {
+        if (!membership::is_liveness(bytes)) return false;
+        probe->on_datagram(from, bytes);
+        return true;
+      },
+      [probe] { probe->stop(); });
+  if (Status s = probe_->start(); !s) env_.log.error("probe_start_failed", {{"error", s.to_string()}});
 }
 
 void NodeService::leave() {

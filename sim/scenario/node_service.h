@@ -1,8 +1,15 @@
 // NodeService: a core Node hosted by the simulator (sim::Service adapter).
 //
-// Reports every verdict change of the node's liveness layer to an observer
-// as (observer node, target node, new state) so the oracle can check
-// detection bounds without polling.
+// Reachability probe (set_liveness_probe, before start()): the simulator
+// may run the liveness protocol (core/membership/liveness.h: full-mesh
+// ping/ack of the configured peers) beside the node's SWIM, over the
+// node's encrypted sessions (Node::mesh_env(), Node::set_extension). It is
+// not membership — Node's one failure detector is SWIM — but a pairwise
+// check of the transport: SWIM's indirect probes keep a member alive when
+// one pair cannot talk, which is right for membership and hides a broken
+// session from the oracle. Every verdict change of the probe is reported
+// to an observer as (observer node, target node, new state) so the
+// LivenessOracle can check its bounds without polling. meshd never runs it.
 //
 // Security in the simulator (docs/crypto.md, "In the simulator"): unless
 // the scenario runs plaintext, the node gets the simulator's mesh PSK
@@ -15,17 +22,18 @@
 // tap (every datagram the node sends, as a passive eavesdropper sees it).
 // Both must be set before start().
 //
-// Membership (when the node config has a "membership" block): hooks report
-// the node's SWIM identity at every boot, every membership event and every
-// SWIM datagram sent, for the MembershipOracle; leave() is the `leave`
-// fault: a graceful Node::stop() (the node stops counting as running at
-// once, while SWIM drains its `left` gossip).
+// Membership (every node runs SWIM): hooks report the node's SWIM identity
+// at every boot, every membership event and every SWIM datagram sent, for
+// the MembershipOracle; leave() is the `leave` fault: a graceful
+// Node::stop() (the node stops counting as running at once, while SWIM
+// drains its `left` gossip; the probe stops at once).
 #pragma once
 
 #include <functional>
 #include <memory>
 #include <optional>
 
+#include "core/membership/liveness_service.h"
 #include "core/node/node.h"
 #include "sim/service.h"
 
@@ -47,6 +55,8 @@ class NodeService final : public Service {
   // NodeConfig leaves them at their defaults).
   void set_security(const SecurityConfig& security) { security_ = security; }
   void set_transport_observer(transport::TransportObserver* observer) { transport_observer_ = observer; }
+  // Before start(): run the reachability probe with these timings.
+  void set_liveness_probe(const membership::LivenessConfig& config) { probe_config_ = config; }
   void set_packet_tap(PacketTap tap) { tap_.tap = std::move(tap); }
   struct MembershipHooks {
     std::function<void(const NodeId& id, uint64_t incarnation)> on_boot;
@@ -66,6 +76,7 @@ class NodeService final : public Service {
   Node& node() { return *node_; }
 
  private:
+  void start_probe();
   // Forwards to the node's real endpoint and shows every sent datagram to
   // the tap (loop context or fiber; the tap must not send).
   class TapNetwork final : public Network {
@@ -90,7 +101,9 @@ class NodeService final : public Service {
   std::optional<SecurityConfig> security_;
   transport::TransportObserver* transport_observer_ = nullptr;
   MembershipHooks hooks_;
+  std::optional<membership::LivenessConfig> probe_config_;
   std::unique_ptr<Node> node_;
+  std::unique_ptr<membership::LivenessService> probe_;  // declared after node_: destroyed first
   AddressToNode node_of_;
   VerdictObserver observer_;
   bool running_ = false;

@@ -31,11 +31,8 @@ NodeConfig config_for(const Scenario& sc, const World& world, size_t i) {
   c.name = fmt::format("n{}", i);
   c.listen = world.address_of(i);
   c.data_dir = ".";
-  c.liveness = sc.liveness;
-  if (sc.membership) {
-    c.membership = MembershipConfig{};
-    c.membership->swim = *sc.membership;  // seeds: the peers (the node's default)
-  }
+  // Seeds: the peers (the node's default). No block: SWIM's defaults.
+  if (sc.membership) c.membership.swim = *sc.membership;
   for (size_t j = 0; j < sc.nodes; ++j) {
     if (j != i) c.peers.push_back({fmt::format("n{}", j), world.address_of(j)});
   }
@@ -112,19 +109,18 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
                 if (oracle_ptr) oracle_ptr->on_verdict(index, target, to);
               });
           services[i] = svc.get();
-          if (sc.membership) {
-            NodeService::MembershipHooks hooks;
-            hooks.on_boot = [&membership_ptr, index](const NodeId& id, uint64_t inc) {
-              if (membership_ptr) membership_ptr->on_boot(index, id, inc);
-            };
-            hooks.on_event = [&membership_ptr, index](const membership::MemberEvent& e) {
-              if (membership_ptr) membership_ptr->on_event(index, e);
-            };
-            hooks.on_sent = [&membership_ptr, index] {
-              if (membership_ptr) membership_ptr->on_sent(index);
-            };
-            svc->set_membership_hooks(std::move(hooks));
-          }
+          if (runs_liveness_probe(sc)) svc->set_liveness_probe(sc.liveness);
+          NodeService::MembershipHooks hooks;
+          hooks.on_boot = [&membership_ptr, index](const NodeId& id, uint64_t inc) {
+            if (membership_ptr) membership_ptr->on_boot(index, id, inc);
+          };
+          hooks.on_event = [&membership_ptr, index](const membership::MemberEvent& e) {
+            if (membership_ptr) membership_ptr->on_event(index, e);
+          };
+          hooks.on_sent = [&membership_ptr, index] {
+            if (membership_ptr) membership_ptr->on_sent(index);
+          };
+          svc->set_membership_hooks(std::move(hooks));
           if (security) security->attach(*svc, index);
           return svc;
         },
@@ -134,17 +130,14 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
     return world.service(n) != nullptr && services[n] != nullptr && services[n]->running();
   });
   oracle_ptr = &oracle;
-  std::unique_ptr<MembershipOracle> membership_oracle;
-  if (sc.membership) {
-    membership_oracle = std::make_unique<MembershipOracle>(
-        world, sc.invariants.membership,
-        [&](size_t n) { return world.service(n) != nullptr && services[n] != nullptr && services[n]->running(); },
-        [&world](size_t n) -> const membership::SwimMember* {
-          auto* svc = dynamic_cast<NodeService*>(world.service(n));
-          return svc ? svc->swim_member() : nullptr;
-        });
-    membership_ptr = membership_oracle.get();
-  }
+  auto membership_oracle = std::make_unique<MembershipOracle>(
+      world, sc.invariants.membership,
+      [&](size_t n) { return world.service(n) != nullptr && services[n] != nullptr && services[n]->running(); },
+      [&world](size_t n) -> const membership::SwimMember* {
+        auto* svc = dynamic_cast<NodeService*>(world.service(n));
+        return svc ? svc->swim_member() : nullptr;
+      });
+  membership_ptr = membership_oracle.get();
   security = std::make_unique<SecurityHarness>(world, sc);
   security->schedule();
 

@@ -1,5 +1,6 @@
 // run_scenario: builds a World from a Scenario and a seed, runs it with the
-// liveness oracle, and reports the outcome.
+// oracles (membership always: every node runs SWIM; liveness when the
+// scenario runs the reachability probe; security), and reports the outcome.
 //
 // Everything the run does is a function of (scenario, seed): per-node clock
 // offsets and drifts are drawn from the seed's "scenario/clocks" stream,
@@ -36,7 +37,7 @@ struct Distribution {
 Distribution distribution_of(std::vector<int64_t> samples);
 
 // The MembershipOracle's measurements (sim/scenario/membership_oracle.h);
-// enabled only when the scenario has a "membership" block.
+// every run has them (SWIM always runs).
 struct MembershipFigures {
   bool enabled = false;
   Distribution detection_us;    // crash -> observer says failed

@@ -8,6 +8,7 @@
 
 #include "core/node/config.h"
 #include "core/node/json_fields.h"
+#include "sim/scenario/membership_bounds.h"
 
 namespace meshd::sim {
 
@@ -92,7 +93,6 @@ Status parse_fault(const JsonDoc& doc, const nlohmann::json& f, const std::strin
       return need_node();
     case FaultKind::leave:
       if (Status s = doc.reject_unknown(f, path, {"at_s", "kind", "node"}); !s) return s;
-      if (!sc.membership) return doc.error(JsonDoc::join(path, "kind"), "\"leave\" needs a \"membership\" block");
       return need_node();
     case FaultKind::partition: {
       if (Status s = doc.reject_unknown(f, path, {"at_s", "kind", "a", "b"}); !s) return s;
@@ -183,6 +183,7 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
 
   if (auto it = root.find("liveness"); it != root.end()) {
     const std::string p = "liveness";
+    sc.liveness_block = true;
     if (Status s = doc->expect_object(*it, p); !s) return s;
     if (Status s = doc->reject_unknown(*it, p, {"ping_interval_ms", "ping_jitter_percent", "down_after_ms"}); !s) return s;
     auto& l = sc.liveness;
@@ -264,7 +265,16 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     if (Status s = doc->get_int(*it, "buggify", "fire_percent", sc.buggify.fire_percent, 0, 100, true); !s) return s;
   }
   if (Status s = parse_security_spec(*doc, root, sc.nodes, sc.duration_us, sc.security); !s) return s;
+  if (sc.membership) {
+    // Bounds the file leaves out follow from the SWIM timing it sets.
+    const int64_t retry_us = sc.security.plaintext ? 0 : sc.security.retry_max_ms * 1000;
+    fill_membership_bounds(derive_membership_bounds(*sc.membership, sc.nodes, retry_us), sc.invariants.membership);
+  }
   return sc;
+}
+
+bool runs_liveness_probe(const Scenario& sc) {
+  return sc.liveness_block || sc.invariants.detect_down_within_us > 0 || sc.invariants.detect_up_within_us > 0;
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {

@@ -18,11 +18,18 @@
 //                                 "flaps_max": 2, "no_false_failed": false}}
 // }
 //
-// "membership" (optional): every node also runs SWIM + Lifeguard with these
-// knobs (the node config's "membership" block minus seeds: the seeds are
-// the node's peers); "invariants.membership" bounds the MembershipOracle
-// (sim/scenario/membership_oracle.h). Without a "membership" block a
-// scenario runs exactly as before.
+// Every node runs SWIM + Lifeguard (Node's one failure detector). The
+// optional "membership" block sets its knobs (the node config's block
+// minus seeds: the seeds are the node's peers); without it SWIM runs with
+// SwimConfig's defaults and the MembershipOracle only measures. With it,
+// "invariants.membership" bounds the MembershipOracle
+// (sim/scenario/membership_oracle.h), and every bound left out there is
+// derived from the SWIM timing (sim/scenario/membership_bounds.h).
+//
+// "liveness" (optional) runs the reachability probe beside SWIM
+// (sim/scenario/node_service.h): pairwise ping/ack over the encrypted
+// sessions, checked by the LivenessOracle against detect_down/up_within.
+// The probe runs when the block is present or a liveness bound is set.
 //
 // Fault kinds: crash, restart, pause, resume, wipe, leave (node: a graceful
 // Node::stop(), which with membership gossips `left`); partition (a, b),
@@ -105,8 +112,9 @@ struct Scenario {
   std::string description;
   size_t nodes = 0;
   int64_t duration_us = 0;
-  membership::LivenessConfig liveness;
-  std::optional<membership::SwimConfig> membership;  // SWIM on every node when set
+  membership::LivenessConfig liveness;  // the reachability probe's timings
+  bool liveness_block = false;           // "liveness" given (see runs_liveness_probe)
+  std::optional<membership::SwimConfig> membership;  // the "membership" block; absent: SWIM defaults
   LinkConfig network;
   int64_t clock_offset_us_max = 0;
   int64_t clock_drift_ppm_max = 0;
@@ -115,6 +123,10 @@ struct Scenario {
   SimSecuritySpec security;          // "security" + "attackers" (sim/attacker_spec.h)
   BuggifySpec buggify;               // "buggify"
 };
+
+// Whether nodes run the reachability probe: a "liveness" block, or a
+// liveness bound to check (generated scenarios set bounds only).
+bool runs_liveness_probe(const Scenario& scenario);
 
 // `what` names the source in errors (usually the file path).
 Result<Scenario> parse_scenario(std::string_view json_text, std::string_view what);

@@ -13,7 +13,7 @@ const char* kGood = R"({
     {"name": "beta", "address": "127.0.0.1:7002"},
     {"name": "gamma", "address": "127.0.0.1:7003"}
   ],
-  "liveness": {"ping_interval_ms": 200, "down_after_ms": 1000},
+  "log_level": "info",
   "security": {"psk_hex": "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"}
 })";
 
@@ -32,8 +32,10 @@ TEST_CASE("config: a good file parses with defaults filled in", "[config]") {
   CHECK(c->control_socket == "/tmp/alpha/control.sock");
   REQUIRE(c->peers.size() == 2);
   CHECK(c->peers[1].name == "gamma");
-  CHECK(c->liveness.ping_interval_ms == 200);
-  CHECK(c->liveness.ping_jitter_percent == 10);  // default kept
+  // No "membership" block: SWIM still runs, with its defaults.
+  CHECK(c->membership.swim.protocol_period_us == membership::SwimConfig{}.protocol_period_us);
+  CHECK(c->membership.seeds.empty());  // the node seeds from its peers
+  CHECK(node_config_error(*c).empty());
 }
 
 TEST_CASE("config: errors name the field and the line", "[config]") {
@@ -50,9 +52,11 @@ TEST_CASE("config: errors name the field and the line", "[config]") {
         "config: line 3: field 'listen': expected a string, got number");
   CHECK(error_of("{\n\"name\": \"a\", \"listen\": \"1.2.3.4:5\", \"data_dir\": \"/x\",\n\"lisen\": 1}") ==
         "config: line 3: field 'lisen': unknown field (typo?)");
-  CHECK(error_of(R"({"name": "a", "listen": "1.2.3.4:5", "data_dir": "/x",
-    "liveness": {"ping_interval_ms": 500, "down_after_ms": 400}})")
-            .find("field 'liveness.down_after_ms': must be greater than ping_interval_ms") != std::string::npos);
+  // The liveness protocol is gone from the node: say so, not "typo?".
+  CHECK(error_of("{\"name\": \"a\", \"listen\": \"1.2.3.4:5\", \"data_dir\": \"/x\",\n"
+                 "  \"liveness\": {\"ping_interval_ms\": 500}}") ==
+        "config: line 2: field 'liveness': no longer supported: SWIM is the failure detector (tune it in the "
+        "\"membership\" block, docs/operator.md)");
   CHECK(error_of("{\n\"name\": \"a\",\n  \"listen\": ").find("line 3: not valid JSON") != std::string::npos);
   CHECK(error_of("[1,2]") == "config: field '(top level)': expected an object, got array");
   CHECK(error_of(R"({"name": "a/b", "listen": "1.2.3.4:5", "data_dir": "/x"})")
@@ -68,6 +72,53 @@ TEST_CASE("config: duplicate and self peers are rejected", "[config]") {
             .find("duplicate peer name") != std::string::npos);
 }
 
+TEST_CASE("config: every field is validated, errors name field and line", "[config]") {
+  const std::string head = "{\"name\": \"a\", \"listen\": \"1.2.3.4:5\", \"data_dir\": \"/x\",\n";
+  const std::string sec = ",\n \"security\": {\"plaintext\": true}}";
+  CHECK(error_of(head + " \"peers\": [{\"name\": \"b c\", \"address\": \"1.2.3.4:6\"}]" + sec) ==
+        "config: line 2: field 'peers[0].name': expected 1-64 characters of [A-Za-z0-9._-]");
+  CHECK(error_of(head + " \"peers\": [{\"name\": \"b\", \"address\": \"0.0.0.0:6\"}]" + sec) ==
+        "config: line 2: field 'peers[0].address': needs a host and a port (not 0.0.0.0 or port 0)");
+  CHECK(error_of(head + " \"peers\": [{\"name\": \"b\", \"address\": \"1.2.3.4:0\"}]" + sec) ==
+        "config: line 2: field 'peers[0].address': needs a host and a port (not 0.0.0.0 or port 0)");
+  CHECK(error_of(head + " \"control_socket\": \"" + std::string(108, 's') + "\"" + sec) ==
+        "config: line 2: field 'control_socket': longer than 107 bytes");
+  CHECK(error_of(head + " \"control_socket\": \"\"" + sec) == "config: line 2: field 'control_socket': must not be empty");
+  CHECK(error_of("{\"name\": \"a\", \"listen\": \"1.2.3.4:5\",\n \"data_dir\": \"/" + std::string(100, 'd') + "\"" + sec)
+            .rfind("config: line 2: field 'data_dir': too long for the default control socket", 0) == 0);
+  CHECK(error_of(head + " \"security\": {\"psk_file\": \"\"}}") ==
+        "config: line 2: field 'security.psk_file': must not be empty");
+  CHECK(error_of(head + " \"membership\": {\"seeds\": [\"0.0.0.0:7\"]}" + sec) ==
+        "config: line 2: field 'membership.seeds[0]': needs a host and a port (not 0.0.0.0 or port 0)");
+}
+
+TEST_CASE("config: node_config_error holds configs built in code to the parser's rules", "[config]") {
+  NodeConfig c;
+  c.name = "a";
+  c.listen = Address{0x01020304, 5};
+  c.data_dir = "/x";
+  c.security.plaintext = true;
+  CHECK(node_config_error(c).empty());
+  NodeConfig bad = c;
+  bad.name = "a/b";
+  CHECK(node_config_error(bad) == "name invalid");
+  bad = c;
+  bad.peers.push_back({"b", c.listen});
+  CHECK(node_config_error(bad) == "peers[0].address invalid");
+  bad = c;
+  bad.peers = {{"b", Address{0x01020304, 6}}, {"b", Address{0x01020304, 7}}};
+  CHECK(node_config_error(bad) == "peers[1] duplicate");
+  bad = c;
+  bad.membership.swim.probe_timeout_us = bad.membership.swim.protocol_period_us;
+  CHECK(node_config_error(bad) == "membership.probe_timeout_ms must be in [1, protocol_period_ms)");
+  bad = c;
+  bad.membership.swim.members_max = 1;
+  CHECK(node_config_error(bad) == "membership.members_max out of range");
+  bad = c;
+  bad.security.retry_max_ms = bad.security.retry_initial_ms - 1;
+  CHECK(node_config_error(bad) == "security: retry_*_ms out of range");
+}
+
 TEST_CASE("address: parse rejects malformed text", "[config]") {
   CHECK(Address::parse("10.0.0.1:80").has_value());
   CHECK(Address::parse("10.0.0.1:80")->to_string() == "10.0.0.1:80");
@@ -81,7 +132,7 @@ TEST_CASE("address: parse rejects malformed text", "[config]") {
 TEST_CASE("config: the membership block sets every SWIM knob in ms, with documented defaults", "[config][membership]") {
   auto plain = parse_node_config(kGood);
   REQUIRE(plain.is_ok());
-  CHECK_FALSE(plain->membership.has_value());  // absent: no SWIM
+  CHECK(plain->membership.advertise.empty());  // absent: SWIM with defaults
 
   std::string text = kGood;
   text.replace(text.find("  \"security\""), 0,
@@ -95,8 +146,7 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
                "    \"seeds\": [\"127.0.0.1:7009\"]},\n");
   auto c = parse_node_config(text);
   REQUIRE(c.is_ok());
-  REQUIRE(c->membership.has_value());
-  const membership::SwimConfig& s = c->membership->swim;
+  const membership::SwimConfig& s = c->membership.swim;
   CHECK(s.protocol_period_us == 500'000);
   CHECK(s.probe_timeout_us == 200'000);
   CHECK(s.indirect_probes == 2);
@@ -114,25 +164,24 @@ TEST_CASE("config: the membership block sets every SWIM knob in ms, with documen
   CHECK(s.identity_policy == membership::IdentityPolicy::allow_concurrent);
   CHECK_FALSE(s.stale_view_repair);
   CHECK(s.suspicion_verify_pings == 3);
-  CHECK(c->membership->advertise == std::vector<Address>{Address{0xCB007107, 7000}, Address{0x7f000001, 7001}});
-  CHECK(c->membership->capabilities == std::vector<std::string>{"gpu", "shell:v1"});
-  REQUIRE(c->membership->seeds.size() == 1);
-  CHECK(c->membership->seeds[0] == Address{0x7f000001, 7009});
+  CHECK(c->membership.advertise == std::vector<Address>{Address{0xCB007107, 7000}, Address{0x7f000001, 7001}});
+  CHECK(c->membership.capabilities == std::vector<std::string>{"gpu", "shell:v1"});
+  REQUIRE(c->membership.seeds.size() == 1);
+  CHECK(c->membership.seeds[0] == Address{0x7f000001, 7009});
 
   std::string empty = kGood;
   empty.replace(empty.find("  \"security\""), 0, "  \"membership\": {},\n");
   auto d = parse_node_config(empty);
   REQUIRE(d.is_ok());
-  REQUIRE(d->membership.has_value());
   const membership::SwimConfig defaults;
-  CHECK(d->membership->swim.protocol_period_us == defaults.protocol_period_us);
-  CHECK(d->membership->swim.suspicion_mult == defaults.suspicion_mult);
-  CHECK(d->membership->seeds.empty());  // the node then seeds from its peers
-  CHECK(d->membership->swim.reannounce_interval_us == 60'000'000);
-  CHECK(d->membership->swim.identity_policy == membership::IdentityPolicy::prefer_newest);
-  CHECK(d->membership->swim.stale_view_repair);
-  CHECK(d->membership->swim.suspicion_verify_pings == 2);
-  CHECK(d->membership->advertise.empty());  // the listen address
+  CHECK(d->membership.swim.protocol_period_us == defaults.protocol_period_us);
+  CHECK(d->membership.swim.suspicion_mult == defaults.suspicion_mult);
+  CHECK(d->membership.seeds.empty());  // the node then seeds from its peers
+  CHECK(d->membership.swim.reannounce_interval_us == 60'000'000);
+  CHECK(d->membership.swim.identity_policy == membership::IdentityPolicy::prefer_newest);
+  CHECK(d->membership.swim.stale_view_repair);
+  CHECK(d->membership.swim.suspicion_verify_pings == 2);
+  CHECK(d->membership.advertise.empty());  // the listen address
 }
 
 TEST_CASE("config: a bad membership field is an error naming the field and the line", "[config][membership]") {

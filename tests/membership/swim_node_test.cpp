@@ -260,23 +260,35 @@ TEST_CASE("node: SWIM runs over the encrypted transport, answers 'members', leav
   }
 }
 
-TEST_CASE("node: without a membership block nothing SWIM runs", "[membership][node]") {
+TEST_CASE("node: without a membership block SWIM runs with its defaults", "[membership][node]") {
+  // SWIM is the node's one failure detector: no block means default
+  // timings (memberlist's LAN profile), seeded from the configured peers.
   sim::World world(3);
-  sim::NodeService* svc = nullptr;
-  world.add_node([&](Env& env, size_t) {
-    NodeConfig c = test::fast_swim_node_config(world, 0, 1);
-    c.membership.reset();
-    auto s = std::make_unique<sim::NodeService>(env, c, [](const Address&) { return std::nullopt; }, nullptr);
-    svc = s.get();
-    return s;
-  });
+  std::vector<sim::NodeService*> svcs(2, nullptr);
+  for (size_t i = 0; i < 2; ++i) {
+    world.add_node([&, i](Env& env, size_t) {
+      NodeConfig c = test::fast_swim_node_config(world, i, 2);
+      c.membership = MembershipConfig{};
+      auto s = std::make_unique<sim::NodeService>(env, c, [](const Address&) { return std::nullopt; }, nullptr);
+      svcs[i] = s.get();
+      return s;
+    });
+  }
   world.start_all();
-  world.run_until(1'000'000);
-  CHECK(svc->node().swim() == nullptr);
-  CHECK(svc->node().handle_control({{"cmd", "members"}}).contains("error"));
-  CHECK(svc->node().status()["membership"].is_null());
-  svc->node().stop();
-  CHECK(svc->node().stopped());  // no leave to drain: immediate
+  world.run_until(5'000'000);
+  REQUIRE(svcs[0]->node().swim() != nullptr);
+  CHECK(svcs[0]->node().swim()->member().config().protocol_period_us == membership::SwimConfig{}.protocol_period_us);
+  CHECK(svcs[0]->node().swim()->member().table().count_active() == 2);  // joined through its seed
+  CHECK(svcs[0]->node().status()["membership"].is_object());
+  const nlohmann::json peers = svcs[0]->node().handle_control({{"cmd", "peers"}});
+  REQUIRE(peers.size() == 1);
+  CHECK(peers[0]["name"] == "n1");
+  CHECK(peers[0]["status"] == "alive");
+  svcs[0]->node().stop();
+  CHECK_FALSE(svcs[0]->node().stopped());  // a graceful leave drains first
+  world.run_until(12'000'000);
+  CHECK(svcs[0]->node().stopped());
+  CHECK(svcs[1]->node().handle_control({{"cmd", "peers"}})[0]["status"] == "left");
 }
 
 TEST_CASE("node: SWIM datagrams fit the encrypted transport's payload (no full-state chunk is refused)",

@@ -32,10 +32,9 @@ inline NodeConfig fast_swim_node_config(sim::World& world, size_t i, size_t n) {
   for (size_t j = 0; j < n; ++j) {
     if (j != i) c.peers.push_back({"n" + std::to_string(j), world.address_of(j)});
   }
-  c.membership = MembershipConfig{};
-  c.membership->swim.protocol_period_us = 300'000;
-  c.membership->swim.probe_timeout_us = 100'000;
-  c.membership->swim.gossip_interval_us = 100'000;
+  c.membership.swim.protocol_period_us = 300'000;
+  c.membership.swim.probe_timeout_us = 100'000;
+  c.membership.swim.gossip_interval_us = 100'000;
   return c;
 }
 

@@ -28,8 +28,8 @@ namespace {
 
 NodeConfig twin_config(sim::World& world, size_t i, size_t n, IdentityPolicy policy) {
   NodeConfig c = test::fast_swim_node_config(world, i, n);
-  c.membership->swim.push_pull_interval_us = 2'000'000;
-  c.membership->swim.identity_policy = policy;
+  c.membership.swim.push_pull_interval_us = 2'000'000;
+  c.membership.swim.identity_policy = policy;
   return c;
 }
 
@@ -57,7 +57,7 @@ struct TwinMesh {
           NodeId id;
           id.bytes[0] = 0xC0;
           id.bytes[15] = static_cast<uint8_t>(i);
-          c.membership->node_id = i == 3 && node3_as ? *node3_as : id;
+          c.membership.node_id = i == 3 && node3_as ? *node3_as : id;
         }
         auto s = std::make_unique<sim::NodeService>(env, c, [this](const Address& a) { return world.node_of(a); },
                                                     nullptr);

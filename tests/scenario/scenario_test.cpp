@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "sim/scenario/membership_bounds.h"
 #include "sim/scenario/runner.h"
 #include "sim/scenario/scenario.h"
 
@@ -133,18 +134,20 @@ TEST_CASE("scenario: membership block, invariants and the leave fault", "[scenar
   bool has_leave = false;
   for (const Fault& f : sc->faults) has_leave |= f.kind == FaultKind::leave;
   CHECK(has_leave);
-  // Scenarios without the block run no SWIM.
-  auto plain = load_scenario_file(scenario_path("crash-restart"));
+  // Scenarios without the block run SWIM with its defaults and no bounds.
+  auto plain = load_scenario_file(scenario_path("security-attacker"));
   REQUIRE(plain.is_ok());
   CHECK_FALSE(plain->membership.has_value());
+  CHECK(plain->invariants.membership.detect_failed_within_us == 0);
+  CHECK(runs_liveness_probe(*plain));
 
   CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10,\n \"membership\": {\"protocol_period_ms\": 5}}") ==
         "s.json: line 2: field 'membership.protocol_period_ms': must be in [10, 600000], got 5");
   CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10,\n \"membership\": {\"seeds\": []}}") ==
         "s.json: line 2: field 'membership.seeds': unknown field (typo?)");
-  CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10, \"faults\": [\n"
-                 "  {\"at_s\": 1, \"kind\": \"leave\", \"node\": 1}]}") ==
-        "s.json: line 2: field 'faults[0].kind': \"leave\" needs a \"membership\" block");
+  // Every node runs SWIM, so a leave needs no block.
+  CHECK(parse_scenario("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10, \"faults\": [\n"
+                       "  {\"at_s\": 1, \"kind\": \"leave\", \"node\": 1}]}", "s.json").is_ok());
   CHECK(error_of("{\"name\": \"x\", \"nodes\": 3, \"duration_s\": 10, \"membership\": {},\n"
                  " \"invariants\": {\"membership\": {\n  \"flaps\": 1}}}") ==
         "s.json: line 3: field 'invariants.membership.flaps': unknown field (typo?)");
@@ -198,4 +201,57 @@ TEST_CASE("membership oracle: crash, leave and restart are checked and measured"
   REQUIRE_FALSE(t.violations.empty());
   CHECK(t.violations[0].find("[membership]") == 0);
   CHECK(t.violations[0].find("did not declare crashed node") != std::string::npos);
+}
+
+TEST_CASE("membership bounds: derived from the SWIM timing, explicit ones win", "[scenario][membership]") {
+  membership::SwimConfig w;
+  w.protocol_period_us = 100'000;
+  w.gossip_interval_us = 50'000;
+  w.push_pull_interval_us = 1'000'000;
+  w.join_retry_us = 200'000;
+  // n = 5: suspicion min = 4 · max(1, log10 5) · 0.1 s = 0.4 s, max = 6 · 0.4 = 2.4 s.
+  const MembershipInvariants b = derive_membership_bounds(w, 5, 2'000'000);
+  CHECK(b.detect_failed_within_us == 8 * 100'000 + 100'000 + 2'400'000 + 1'000'000 + 2 * 50'000);
+  CHECK(b.leave_within_us == 2 * 1'000'000 + 2 * 50'000);
+  CHECK(b.converge_within_us == 2'400'000 + 2 * 1'000'000 + 10 * 50'000 + 2'000'000);
+  CHECK(b.rejoin_within_us == 2 * 200'000 + 1'000'000 + 10 * 50'000 + 2'000'000);
+
+  auto sc = parse_scenario(R"({"name": "d", "nodes": 5, "duration_s": 10,
+    "membership": {"protocol_period_ms": 100, "probe_timeout_ms": 40, "gossip_interval_ms": 50,
+                   "push_pull_interval_ms": 1000, "join_retry_ms": 200},
+    "invariants": {"membership": {"converge_within_ms": 7000}}})",
+                           "d.json");
+  REQUIRE(sc.is_ok());
+  CHECK(sc->invariants.membership.detect_failed_within_us == b.detect_failed_within_us);  // the sim's retry_max is 2 s
+  CHECK(sc->invariants.membership.converge_within_us == 7'000'000);  // explicit
+  CHECK(sc->invariants.membership.rejoin_within_us == 7'000'000);    // explicit fallback: converge
+  CHECK_FALSE(runs_liveness_probe(*sc));
+}
+
+TEST_CASE("membership bounds: a derived bound catches SWIM slower than its config promises",
+          "[scenario][membership]") {
+  // The bounds come from the file's SWIM timing; the nodes then run with
+  // suspicion_mult 50 instead of 4 (a planted slow detector: with 5 nodes
+  // nobody can confirm, so the suspicion lasts min = 50 · 0.1 s = 5 s,
+  // past the derived 4.4 s): the derived detect bound must be violated. The same run at the promised
+  // timing passes, so the bound is neither vacuous nor too tight.
+  auto sc = parse_scenario(R"({"name": "slow", "nodes": 5, "duration_s": 20,
+    "membership": {"protocol_period_ms": 100, "probe_timeout_ms": 40, "gossip_interval_ms": 50,
+                   "push_pull_interval_ms": 1000, "join_retry_ms": 200},
+    "network": {"latency_us_min": 300, "latency_us_mean": 700},
+    "faults": [{"at_s": 3, "kind": "crash", "node": 2}],
+    "invariants": {"membership": {"no_false_failed": true}}})",
+                           "slow.json");
+  REQUIRE(sc.is_ok());
+  RunResult ok = run_scenario(*sc, RunOptions{});
+  INFO((ok.violations.empty() ? std::string() : ok.violations[0]));
+  CHECK(ok.passed);
+  REQUIRE(ok.membership.detection_samples_us.size() == 4);
+  for (int64_t d : ok.membership.detection_samples_us) CHECK(d <= sc->invariants.membership.detect_failed_within_us);
+  Scenario slow = *sc;
+  slow.membership->suspicion_mult = 50;
+  RunResult bad = run_scenario(slow, RunOptions{});
+  CHECK_FALSE(bad.passed);
+  REQUIRE_FALSE(bad.violations.empty());
+  CHECK(bad.violations[0].find("did not declare crashed node 2 failed") != std::string::npos);
 }

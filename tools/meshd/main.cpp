@@ -6,7 +6,7 @@
 // the field and line, exit 2), builds the production Env (io/node_host.h),
 // starts the Node, serves the control socket (the node's commands plus
 // "metrics"), and runs the event loop. SIGTERM/SIGINT stop the node (with
-// membership on: a graceful leave, the loop running until `left` has been
+// SWIM always on: a graceful leave, the loop running until `left` has been
 // gossiped, at most the membership layer's drain bound; a second signal
 // ends it at once), let its cancelled fibers finish, remove the control
 // socket and exit 0.
@@ -139,7 +139,7 @@ int serve(meshd::io::NodeHost& host, meshd::Node& node, const meshd::NodeConfig&
         log.info("shutdown_requested", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
         const bool second = stop_requested;
         stop_requested = true;
-        node.stop();  // with membership: a graceful leave, stopped() later
+        node.stop();  // a graceful leave (SWIM gossips `left`), stopped() later
         if (node.stopped() || second) {
           // Posted behind the fibers node.stop() cancelled, so they finish
           // (ready work runs FIFO) before the loop ends.
