@@ -118,7 +118,9 @@ void MembershipOracle::on_event(size_t i, const membership::MemberEvent& e) {
         detection_us_.push_back(now - crash_us_[j]);
       }
       const int64_t grace = std::max(inv_.detect_failed_within_us, inv_.converge_within_us);
-      if (e.incarnation >= boot_incarnation_[j] && live_member(j) && connected_[j] &&
+      // Only the node's current identity: a wiped node's old NodeId is
+      // rightly declared failed (its new life has a new key).
+      if (e.id == id_[j] && e.incarnation >= boot_incarnation_[j] && live_member(j) && connected_[j] &&
           now - connected_since_us_[j] > grace) {
         ++false_failed_;
         if (inv_.no_false_failed) {
