@@ -271,6 +271,10 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   return c;
 }
 
+namespace {
+std::string swim_config_error(const membership::SwimConfig& w);
+}  // namespace
+
 Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& o, const std::string& path,
                         membership::SwimConfig& out) {
   auto ms = [&](std::string_view key, int64_t& us, int64_t min_ms, int64_t max_ms) -> Status {
@@ -320,6 +324,8 @@ Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& o, const std::
   int64_t members = static_cast<int64_t>(out.members_max);
   if (Status s = doc.get_int(o, path, "members_max", members, 2, membership::kMembersMax, false); !s) return s;
   out.members_max = static_cast<size_t>(members);
+  // Postcondition: every knob is in the range SwimMember relies on.
+  MESHD_ASSERT_MSG(swim_config_error(out).empty(), "parse_swim_knobs accepted an invalid SwimConfig");
   return Status::ok();
 }
 
@@ -388,6 +394,7 @@ Result<crypto::Psk> parse_psk_hex(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\n')) text.remove_prefix(1);
   crypto::Psk psk{};
   if (!wire::hex_decode(text, psk)) return Status(Errc::invalid, "PSK: expected 64 hex digits");
+  MESHD_ASSERT(text.size() == 2 * psk.size());
   return psk;
 }
 
@@ -404,6 +411,9 @@ transport::SecureTransportConfig transport_config_of(const SecurityConfig& sec) 
   // The previous session covers in-flight packets only; keep it well
   // inside the rekey period.
   h.session.previous_keep_us = std::min<int64_t>(10 * kMicrosPerSecond, h.session.rekey_after_us / 4);
+  MESHD_ASSERT(h.retry_initial_us > 0 && h.retry_initial_us <= h.retry_max_us);
+  MESHD_ASSERT(h.session.rekey_after_us < h.session.reject_after_us);
+  MESHD_ASSERT(h.session.previous_keep_us > 0 && h.session.previous_keep_us < h.session.rekey_after_us);
   return t;
 }
 

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "core/env/assert.h"
+
 namespace meshd {
 
 namespace {
@@ -62,6 +64,7 @@ class LineScanner {
           if (parent.is_array) lines[path] = line;
         }
         stack.push_back(Frame{path, c == '[', 0, {}});
+        MESHD_ASSERT(stack.size() <= kJsonDepthMax);
         expect_key = (c == '{');
         continue;
       }
@@ -84,6 +87,9 @@ class LineScanner {
         }
       }
     }
+    // nlohmann accepted the text, so every bracket was closed.
+    MESHD_ASSERT_MSG(stack.empty(), "line scanner: unbalanced brackets in text the parser accepted");
+    MESHD_ASSERT(line >= 1);
     return Status::ok();
   }
 
@@ -124,6 +130,8 @@ Result<JsonDoc> JsonDoc::parse(std::string_view text, std::string_view what) {
   if (Status s = LineScanner(text).run(doc.lines_); !s) {
     return Status(s.code(), fmt::format("{}: {}", what, s.message()));
   }
+  // Every key has a line (a JSON text has at most one key per byte).
+  MESHD_ASSERT(doc.lines_.size() <= text.size());
   return doc;
 }
 
@@ -134,6 +142,7 @@ int JsonDoc::line_of(const std::string& path) const {
 
 Status JsonDoc::error(const std::string& path, std::string_view message) const {
   const int line = line_of(path);
+  MESHD_ASSERT(line >= 0);
   if (line > 0) {
     return Status(Errc::invalid, fmt::format("{}: line {}: field '{}': {}", what_, line, path, message));
   }
@@ -179,6 +188,7 @@ Status JsonDoc::get_string(const nlohmann::json& obj, const std::string& path, s
 
 Status JsonDoc::get_int(const nlohmann::json& obj, const std::string& path, std::string_view key,
                         int64_t& out, int64_t min, int64_t max, bool required) const {
+  MESHD_ASSERT_MSG(min <= max, "get_int: empty range");
   const std::string p = join(path, key);
   const nlohmann::json* v = find(obj, key);
   if (v == nullptr) return required ? error(p, "required field missing") : Status::ok();
@@ -189,18 +199,21 @@ Status JsonDoc::get_int(const nlohmann::json& obj, const std::string& path, std:
   const int64_t x = v->get<int64_t>();
   if (x < min || x > max) return error(p, fmt::format("must be in [{}, {}], got {}", min, max, x));
   out = x;
+  MESHD_ASSERT(out >= min && out <= max);
   return Status::ok();
 }
 
 Status JsonDoc::get_double(const nlohmann::json& obj, const std::string& path, std::string_view key,
                            double& out, double min, double max, bool required) const {
+  MESHD_ASSERT_MSG(min <= max, "get_double: empty range");
   const std::string p = join(path, key);
   const nlohmann::json* v = find(obj, key);
   if (v == nullptr) return required ? error(p, "required field missing") : Status::ok();
   if (!v->is_number()) return error(p, "expected a number, got " + type_name(*v));
   const double x = v->get<double>();
   if (!(x >= min && x <= max)) return error(p, fmt::format("must be in [{}, {}], got {}", min, max, x));
-  out = x;
+  out = x;  // NaN fails the range test above
+  MESHD_ASSERT(out >= min && out <= max);
   return Status::ok();
 }
 

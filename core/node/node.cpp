@@ -218,6 +218,7 @@ void Node::finish_stop() {
   leaving_ = false;
   stop_extension();
   if (swim_) swim_->stop();
+  MESHD_ASSERT(stopped_ && !leaving_ && !extension_stop_);
   if (transport_) transport_->stop();
   env_.network.set_receive_handler(nullptr);
   env_.log.info("node_stopped", {{"name", config_.name}});
@@ -265,6 +266,7 @@ void Node::on_twin_notice(const crypto::TwinNotice& notice) {
 
 void Node::stand_down(const membership::IdentityConflict& conflict) {
   if (displaced_ || stopped_) return;
+  MESHD_ASSERT(started_);  // only a running node has an identity to yield
   displaced_ = true;
   env_.log.error("node_displaced", {{"name", config_.name},
                                     {"by_address", conflict.other_address.to_string()},
@@ -285,6 +287,7 @@ void Node::stand_down(const membership::IdentityConflict& conflict) {
 
 void Node::on_datagram(const Address& from, std::span<const uint8_t> bytes) {
   if (stopped_) return;
+  MESHD_ASSERT(started_ && swim_ != nullptr);  // the handler is installed by start()
   if (swim_ && membership::is_swim(bytes)) {
     swim_->on_datagram(from, bytes);
     return;
@@ -344,6 +347,9 @@ nlohmann::json Node::announce(const nlohmann::json& request) {
   content.capability_digest = membership::capability_digest(capabilities);
   const membership::AnnounceResult r = swim_->announce(content);
   if (r == membership::AnnounceResult::changed) capabilities_ = std::move(capabilities);
+  // The digest we announce always covers the list we report.
+  MESHD_ASSERT(r != membership::AnnounceResult::changed ||
+               swim_->announcement().capability_digest == membership::capability_digest(capabilities_));
   return {{"result", membership::announce_result_name(r)},
           {"incarnation", swim_->member().incarnation()},
           {"capabilities", capabilities_},

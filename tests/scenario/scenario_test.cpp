@@ -32,7 +32,7 @@ TEST_CASE("scenario: shipped scenarios load and faults are sorted", "[scenario]"
   REQUIRE(ph->faults.size() == 9);
   CHECK(ph->faults[0].kind == FaultKind::partition);
   CHECK(ph->faults[0].side_b == std::vector<size_t>{2, 3, 4});
-  CHECK(ph->faults[0].line == 10);
+  CHECK(ph->faults[0].line == 12);
 }
 
 TEST_CASE("scenario: errors name the field and the line", "[scenario]") {
