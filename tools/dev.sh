@@ -54,8 +54,8 @@ case "$cmd" in
     build default
     # The default scenario: five nodes with skewed, drifting clocks through
     # crashes, restarts, a pause, a backward clock jump and a wipe; the
-    # liveness oracle checks every detection bound. Run twice: the trace
-    # hashes must match.
+    # membership oracle (SWIM) and the reachability probe's liveness oracle
+    # check every bound. Run twice: the trace hashes must match.
     ./build/default/tools/meshsim run scenarios/crash-restart.json --seed "${SEED:-1}" --check-determinism "$@"
     ;;
   test)
