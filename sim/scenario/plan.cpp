@@ -107,13 +107,17 @@ nlohmann::json scenario_to_json(const Scenario& sc) {
           {"description", sc.description},
           {"nodes", sc.nodes},
           {"duration_s", seconds_of(sc.duration_us)},
-          {"liveness", {{"ping_interval_ms", sc.liveness.ping_interval_ms},
-                        {"ping_jitter_percent", sc.liveness.ping_jitter_percent},
-                        {"down_after_ms", sc.liveness.down_after_ms}}},
           {"network", link_json(sc.network)},
           {"clocks", {{"offset_ms_max", sc.clock_offset_us_max / 1000}, {"drift_ppm_max", sc.clock_drift_ppm_max}}},
           {"faults", faults},
           {"invariants", inv}};
+  // Only when the run had the reachability probe: a "liveness" block turns
+  // it on, and a replay must run exactly what ran.
+  if (runs_liveness_probe(sc)) {
+    root["liveness"] = {{"ping_interval_ms", sc.liveness.ping_interval_ms},
+                        {"ping_jitter_percent", sc.liveness.ping_jitter_percent},
+                        {"down_after_ms", sc.liveness.down_after_ms}};
+  }
   if (sc.membership) {
     const membership::SwimConfig& m = *sc.membership;
     root["membership"] = {{"protocol_period_ms", m.protocol_period_us / 1000},

@@ -3,7 +3,8 @@
 //   meshctl --socket PATH [--timeout-ms N] <cmd> [JSON-OBJECT]
 //
 // Sends {"cmd": "<cmd>", ...JSON-OBJECT fields} as one line and prints the
-// response (commands: status, peers, members (SWIM membership), transport,
+// response (commands: status, peers (SWIM members + transport facts),
+// members (SWIM membership), transport,
 // metrics): "metrics" prints the Prometheus text as is, everything else
 // prints pretty JSON. Exit codes (docs/operator.md): 0 success, 1 the node
 // is unreachable or did not answer, 2 usage error, 3 the node answered with
