@@ -4,6 +4,7 @@
 
 #include "core/env/assert.h"
 #include "core/env/clock.h"
+#include "core/membership/rtt.h"
 
 namespace meshd::membership {
 
@@ -114,14 +115,7 @@ LivenessDrop LivenessTracker::on_datagram(const Address& from, std::span<const u
   if (msg->seq == 0 || p.outstanding_seq[slot] != msg->seq) return LivenessDrop::unexpected_ack;
   p.outstanding_seq[slot] = 0;  // one ACK per PING: duplicates are unexpected
   const int64_t rtt_us = std::max<int64_t>(0, now_us - p.outstanding_sent_us[slot]);
-  if (p.srtt_us == 0) {
-    p.srtt_us = std::max<int64_t>(1, rtt_us);
-    p.rttvar_us = rtt_us / 2;
-  } else {
-    const int64_t err = p.srtt_us > rtt_us ? p.srtt_us - rtt_us : rtt_us - p.srtt_us;
-    p.rttvar_us = (3 * p.rttvar_us + err) / 4;
-    p.srtt_us = std::max<int64_t>(1, (7 * p.srtt_us + rtt_us) / 8);
-  }
+  fold_rtt_sample(p.srtt_us, p.rttvar_us, rtt_us);
   ++p.acks_received;
   p.last_ack_us = now_us;
   if (msg->incarnation > p.incarnation) {

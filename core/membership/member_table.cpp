@@ -1,6 +1,7 @@
 #include "core/membership/member_table.h"
 
 #include "core/env/assert.h"
+#include "core/membership/rtt.h"
 
 namespace meshd::membership {
 
@@ -157,16 +158,7 @@ void MemberTable::rtt_sample(const NodeId& id, int64_t rtt_us) {
   MESHD_ASSERT(rtt_us >= 0);
   auto it = members_.find(id);
   if (it == members_.end()) return;
-  Member& m = it->second;
-  if (m.srtt_us == 0) {
-    m.srtt_us = std::max<int64_t>(1, rtt_us);
-    m.rttvar_us = rtt_us / 2;
-  } else {
-    const int64_t err = m.srtt_us > rtt_us ? m.srtt_us - rtt_us : rtt_us - m.srtt_us;
-    m.rttvar_us = (3 * m.rttvar_us + err) / 4;
-    m.srtt_us = std::max<int64_t>(1, (7 * m.srtt_us + rtt_us) / 8);
-  }
-  MESHD_ASSERT(m.srtt_us > 0 && m.rttvar_us >= 0);
+  fold_rtt_sample(it->second.srtt_us, it->second.rttvar_us, rtt_us);
 }
 
 std::vector<NodeId> MemberTable::reap(int64_t now_us, int64_t reap_after_us) {
