@@ -194,9 +194,9 @@ void Node::set_extension(ExtensionHandler on_datagram, std::function<void()> on_
 }
 
 void Node::stop_extension() {
-  if (auto on_stop = std::move(extension_stop_)) on_stop();
-  extension_stop_ = nullptr;
-  MESHD_ASSERT(!extension_stop_);  // at most once
+  std::function<void()> on_stop = std::move(extension_stop_);
+  extension_stop_ = nullptr;  // at most once, even if on_stop re-enters stop()
+  if (on_stop) on_stop();
 }
 
 void Node::stop() {
@@ -218,7 +218,6 @@ void Node::finish_stop() {
   leaving_ = false;
   stop_extension();
   if (swim_) swim_->stop();
-  MESHD_ASSERT(stopped_ && !leaving_ && !extension_stop_);
   if (transport_) transport_->stop();
   env_.network.set_receive_handler(nullptr);
   env_.log.info("node_stopped", {{"name", config_.name}});
