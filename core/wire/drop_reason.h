@@ -33,7 +33,7 @@ enum class DropReason : uint8_t {
   handshake_failed,   // well-formed handshake that failed (wrong key, PSK, prologue)
   cookie_required,    // under load: answered with a cookie reply instead
   bad_cookie,         // cookie MAC missing or wrong
-  rate_limited,       // over the handshake rate even with a valid cookie
+  peer_table_full,    // authenticated handshake from a new peer, but kPeersMax peers are known
   nonce_exhausted,    // sender's counter reached the reserved value
   handshake_collision,  // simultaneous initiation lost the tie-break (expected, benign)
   unexpected_handshake, // response/cookie/twin notice for no handshake in flight
