@@ -22,6 +22,7 @@
 #include "core/crypto/identity.h"
 #include "core/env/address.h"
 #include "core/wire/drop_reason.h"
+#include "core/wire/header.h"
 
 namespace meshd::crypto {
 

@@ -215,6 +215,8 @@ bool SecureTransport::seal_and_send(PeerState& peer, const NodeId& id, std::span
   crypto::KeyUse use;
   auto packet = manager_.seal(id, plaintext, now_us, &use);
   if (!packet) return false;
+  MESHD_ASSERT(packet->bytes.size() == plaintext.size() + crypto::kSealOverheadBytes &&
+               packet->bytes.size() <= kDatagramBytesMax);
   if (observer_ != nullptr) observer_->on_seal(identity_.node_id(), id, use, plaintext);
   ++sent_;
   transmit(*packet);
@@ -248,6 +250,7 @@ Status SecureTransport::send(const Address& to, std::span<const uint8_t> bytes) 
     return Status::ok();  // UDP semantics: accepted, then lost (counted)
   }
   peer.queue.emplace_back(bytes.begin(), bytes.end());
+  MESHD_ASSERT(peer.queue.size() <= config_.queue_packets_max);
   connect(to, peer, false);
   return Status::ok();
 }
@@ -261,6 +264,7 @@ void SecureTransport::flush(const Address& address, PeerState& peer) {
     if (peer.unanswered_since_us < 0) peer.unanswered_since_us = now_us;
     peer.queue.pop_front();
   }
+  MESHD_ASSERT(peer.queue.size() <= config_.queue_packets_max);
 }
 
 void SecureTransport::handle(crypto::HandshakeOutput& out) {
@@ -277,6 +281,7 @@ void SecureTransport::handle(crypto::HandshakeOutput& out) {
         if (peer.id && *peer.id != e.peer) address_of_.erase(*peer.id);
         peer.id = e.peer;
         address_of_[e.peer] = e.address;
+        MESHD_ASSERT(peers_.count(e.address) == 1 && address_of_.count(e.peer) == 1);
         env_.log.debug("session_established", {{"peer", e.peer.to_hex()}, {"initiator", e.initiator}});
         const bool had_queue = !peer.queue.empty();
         flush(e.address, peer);
@@ -292,6 +297,7 @@ void SecureTransport::handle(crypto::HandshakeOutput& out) {
         if (it != peers_.end()) {
           queue_failed_ += it->second.queue.size();
           it->second.queue.clear();
+          MESHD_ASSERT(it->second.queue.empty());
         }
         env_.log.debug("handshake_failed", {{"peer", e.address.to_string()}});
         break;
@@ -350,6 +356,7 @@ void SecureTransport::on_transport_packet(const Address& from, const wire::Decod
   crypto::KeyUse use;
   const int64_t now_us = env_.clock.monotonic_us();
   const DropReason r = manager_.open(packet, plain, plain_bytes, peer_id, now_us, &use, &from);
+  MESHD_ASSERT(plain_bytes <= packet.payload.size() && (r == DropReason::none || plain_bytes == 0));
   if (r != DropReason::none) {
     drops_.count(r);
     if (r == DropReason::unknown_session) on_unknown_session(from, packet.header.source);

@@ -38,7 +38,9 @@ DropCounters::DropCounters(Metrics& metrics) {
     const std::string series = "meshd_packets_dropped_total{reason=\"" +
                                std::string(drop_reason_name(static_cast<DropReason>(i))) + "\"}";
     counters_[i] = &metrics.counter(series, "Received packets discarded, by reason");
+    MESHD_ASSERT(counters_[i] != nullptr && drop_reason_name(static_cast<DropReason>(i)) != "unknown");
   }
+  MESHD_ASSERT(counters_[0] == nullptr);  // none is never counted
 }
 
 }  // namespace meshd::wire

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/env/assert.h"
 #include "core/env/metrics.h"
 
 namespace meshd::wire {
@@ -50,6 +51,7 @@ class DropCounters {
  public:
   explicit DropCounters(Metrics& metrics);
   void count(DropReason reason) {
+    MESHD_ASSERT(static_cast<size_t>(reason) < kDropReasonCount);
     if (reason != DropReason::none) ++*counters_[static_cast<size_t>(reason)];
   }
   uint64_t value(DropReason reason) const {
