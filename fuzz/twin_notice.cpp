@@ -9,15 +9,12 @@
 #include <cstring>
 
 #include "core/crypto/twin_notice.h"
+#include "tests/crypto/test_keys.h"
 
 namespace {
 using namespace meshd;
 using namespace meshd::crypto;
-Key32 key_of(uint8_t v) {
-  Key32 k{};
-  k.fill(v);
-  return k;
-}
+using meshd::crypto::testing::key_of;
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

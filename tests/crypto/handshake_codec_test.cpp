@@ -5,21 +5,13 @@
 #include "core/crypto/handshake_macs.h"
 #include "core/crypto/handshake_payload.h"
 #include "core/crypto/twin_notice.h"
+#include "tests/crypto/test_keys.h"
 
 using namespace meshd;
 using namespace meshd::crypto;
+using namespace meshd::crypto::testing;
 
 namespace {
-Key32 key_of(uint8_t v) {
-  Key32 k{};
-  k.fill(v);
-  return k;
-}
-NodeId id_of(uint8_t v) {
-  NodeId id;
-  id.bytes.fill(v);
-  return id;
-}
 // A header for `type` with the given payload length, as encode_header writes it.
 std::vector<uint8_t> packet_with(wire::PacketType type, size_t payload_bytes) {
   wire::PacketHeader h;

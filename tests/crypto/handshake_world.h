@@ -11,22 +11,12 @@
 #include <memory>
 
 #include "core/crypto/handshake_manager.h"
+#include "tests/crypto/test_keys.h"
 
 namespace meshd::crypto::testing {
 
 using wire::DropReason;
 
-inline Key32 key_of(uint8_t v) {
-  Key32 k{};
-  k.fill(v);
-  return k;
-}
-
-inline Psk psk_of(uint8_t v) {
-  Psk p{};
-  p.fill(v);
-  return p;
-}
 
 struct Node {
   // `endpoint` (default: seed) picks the address and handshake randomness:

@@ -3,16 +3,13 @@
 
 #include "core/crypto/identity.h"
 #include "core/crypto/probe_table.h"
+#include "tests/crypto/test_keys.h"
 
 using namespace meshd;
 using namespace meshd::crypto;
+using namespace meshd::crypto::testing;
 
 namespace {
-Key32 key_of(uint8_t v) {
-  Key32 k{};
-  k.fill(v);
-  return k;
-}
 struct Fixture {
   RandomStream rng{key_of(5)};
   Identity identity = Identity::generate(rng);

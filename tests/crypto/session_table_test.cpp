@@ -3,22 +3,14 @@
 #include <catch2/catch.hpp>
 
 #include "core/crypto/session_table.h"
+#include "tests/crypto/test_keys.h"
 
 using namespace meshd;
 using namespace meshd::crypto;
+using namespace meshd::crypto::testing;
 using wire::DropReason;
 
 namespace {
-Key32 key_of(uint8_t v) {
-  Key32 k{};
-  k.fill(v);
-  return k;
-}
-NodeId id_of(uint8_t v) {
-  NodeId id;
-  id.bytes.fill(v);
-  return id;
-}
 struct Pair {
   SessionConfig config;
   RandomStream rng_a{key_of(1)}, rng_b{key_of(2)};
