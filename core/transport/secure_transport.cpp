@@ -88,8 +88,9 @@ void SecureTransport::run() {
   while (!stopped_) {
     const int64_t now_us = env_.clock.monotonic_us();
     int64_t deadline_us = next_deadline_us();
-    if (env_.buggify != nullptr) deadline_us = std::min(deadline_us, now_us + kBuggifyTickIntervalUs);
+    if (env_.buggify != nullptr) deadline_us = std::min(deadline_us, std::max(now_us, next_buggify_roll_us_));
     wake_.reset();
+    sleep_until_us_ = deadline_us;
     Status s = deadline_us == INT64_MAX ? wake_.wait() : wake_.wait(deadline_us);
     if (s.code() == Errc::cancelled || stopped_) return;
     tick(env_.clock.monotonic_us());
@@ -109,7 +110,11 @@ void SecureTransport::tick(int64_t t_us) {
     ++handshakes_forced_;
     connect(address, peer, true);
   }
-  if (!peers_.empty() && buggify(env_, BuggifyPoint::transport_early_rekey)) {
+  // The fault point rolls on its own cadence, not per wake-up, so how often
+  // it fires does not depend on how often traffic wakes the fiber.
+  const bool roll = env_.buggify != nullptr && t_us >= next_buggify_roll_us_;
+  if (roll) next_buggify_roll_us_ = t_us + kBuggifyTickIntervalUs;
+  if (roll && !peers_.empty() && buggify(env_, BuggifyPoint::transport_early_rekey)) {
     // Rekey one peer's session long before rekey_after, traffic in flight.
     auto it = std::next(peers_.begin(), static_cast<long>(env_.buggify->below(peers_.size())));
     if (it->second.id && manager_.has_session(*it->second.id, t_us)) connect(it->first, it->second, true);
@@ -240,9 +245,9 @@ Status SecureTransport::send(const Address& to, std::span<const uint8_t> bytes) 
   if (peer.id && peer.queue.empty() && manager_.has_session(*peer.id, now_us) &&
       seal_and_send(peer, *peer.id, bytes)) {
     if (peer.unanswered_since_us < 0) peer.unanswered_since_us = now_us;
-    // A new silence deadline: the timer fiber may be asleep until later.
+    // A new silence deadline: wake the timer fiber if it sleeps past it.
     // Rekeys are the manager's tick(): it staggers initiator and responder.
-    if (was_answered) wake();
+    if (was_answered && now_us + config_.silence_rehandshake_us < sleep_until_us_) wake();
     return Status::ok();
   }
   if (peer.queue.size() >= config_.queue_packets_max) {

@@ -200,6 +200,8 @@ class SecureTransport final : public Network {
   Event wake_;
   std::optional<Runtime::FiberId> fiber_;
   bool stopped_ = false;
+  int64_t sleep_until_us_ = INT64_MAX;     // the timer fiber's current deadline
+  int64_t next_buggify_roll_us_ = 0;       // transport_early_rekey's cadence (buggify only)
   uint64_t& sent_;
   uint64_t& delivered_;
   uint64_t& keepalives_sent_;
