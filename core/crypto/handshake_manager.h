@@ -60,7 +60,24 @@
 //    initiation from the probed address collide like two initiations: the
 //    smaller NodeId keeps its own.
 // Bounds: kPeersMax peers, kPendingRespondersMax XX half-open responders
-// (oldest evicted), 3 sessions per peer.
+// (oldest evicted), kProbesMax probes, 3 sessions per peer.
+//
+// Structure (docs/crypto.md, "Handshake layer files"): this class is the
+// state machine; the wire codecs (handshake_payload.h, handshake_macs.h,
+// twin_notice.h), the twin rule (twin_rule.h), the probes (probe_table.h)
+// and the sessions that seal and open transport packets (session_table.h)
+// are separate and tested alone. The implementation is split by role:
+// handshake_manager.cpp (peers, timers, routing), handshake_initiator.cpp
+// (our initiations, responses to them, cookie replies, twin notices we
+// receive) and handshake_responder.cpp (the shared mac1/limiter/cookie
+// gate, then the IK and XX responder halves, and the twin refusals).
+//
+// Shape (the one protocol shape, docs/architecture.md): inputs
+// on_handshake_packet() (a datagram), tick(now) and connect*(); every call
+// returns a HandshakeOutput (datagrams to send, events, the drop reason);
+// next_deadline_us() is the earliest time tick() has work — retries,
+// timeouts, rekeys, half-open responders and session expiry all count.
+// tick(now) postcondition: next_deadline_us() > now (asserted).
 #pragma once
 
 #include <map>
@@ -69,43 +86,27 @@
 #include <vector>
 
 #include "core/crypto/cookie.h"
+#include "core/crypto/handshake_macs.h"
+#include "core/crypto/handshake_payload.h"
 #include "core/crypto/handshake_state.h"
 #include "core/crypto/identity.h"
 #include "core/crypto/key_archive.h"
-#include "core/crypto/peer_sessions.h"
+#include "core/crypto/pending_initiation.h"
+#include "core/crypto/probe_table.h"
+#include "core/crypto/session_table.h"
+#include "core/crypto/twin_notice.h"
+#include "core/crypto/twin_rule.h"
 #include "core/env/address.h"
 #include "core/wire/header.h"
 
 namespace meshd::crypto {
 
-constexpr size_t kPeersMax = 4096;
 constexpr size_t kPendingRespondersMax = 64;
-constexpr size_t kProbesMax = 1024;  // first-contact handshakes by address
 constexpr size_t kDhCacheEntriesMax = 2 * kPeersMax;  // memoized Ed25519 -> X25519 conversions
-constexpr size_t kHandshakePayloadBytes = 4 + 8 + 8 + kSigningPublicBytes;  // 52
-
-// Orders a peer's initiations: (boot, timestamp) lexicographically.
-struct HandshakeFreshness {
-  uint64_t boot = 0;       // the initiator's persisted incarnation
-  uint64_t timestamp = 0;  // wall-clock µs, strictly increasing per process
-  auto operator<=>(const HandshakeFreshness&) const = default;
-};
-constexpr size_t kInitiationTrailerBytes = 2 * kMacBytes;
 // At most one twin notice per refused NodeId per this interval (both
 // copies share the NodeId): a twin retrying fast, or a flood of replayed
 // twin initiations, costs one signature per second. Excess is counted.
 constexpr int64_t kTwinNoticeIntervalUs = 1 * kMicrosPerSecond;
-// twin_notice body: holder IPv4 u32, holder port u16, holder boot u64,
-// binding (16), Ed25519 signature (64), mac (16). docs/protocol.md.
-constexpr size_t kTwinNoticeSignedBytes = 4 + 2 + 8 + kMacBytes;  // 30
-constexpr size_t kTwinNoticeBytes = kTwinNoticeSignedBytes + kSignatureBytes + kMacBytes;  // 110
-constexpr std::string_view kTwinNoticeDomain = "meshd twin notice v1";
-constexpr std::string_view kProtocolIk = "Noise_IKpsk2_25519_ChaChaPoly_BLAKE2b";
-constexpr std::string_view kProtocolXx = "Noise_XXpsk3_25519_ChaChaPoly_BLAKE2b";
-
-// What a responder does with a twin initiation (see the file comment).
-// Node maps membership.identity_policy onto it.
-enum class TwinPolicy : uint8_t { prefer_newest, prefer_oldest, allow_concurrent };
 
 struct HandshakeManagerConfig {
   int64_t retry_initial_us = 1 * kMicrosPerSecond;
@@ -126,11 +127,6 @@ struct HandshakeManagerConfig {
   // session counts as live for the twin rule.
   int64_t stale_grace_us = 5 * kMicrosPerSecond;
   TwinPolicy twin_policy = TwinPolicy::prefer_newest;
-};
-
-struct OutPacket {
-  Address to;
-  std::vector<uint8_t> bytes;
 };
 
 enum class HandshakeEventKind : uint8_t { established, failed, peer_key_learned, twin_refused };
@@ -155,13 +151,9 @@ struct HandshakeEvent {
 // What became of a twin notice this output was due (responder side).
 enum class TwinNoticeOutcome : uint8_t { none, sent, suppressed };
 
-// Which key and nonce a transport packet used (the simulator's nonce-reuse
-// and forgery checks; see Session::send_key_id).
-struct KeyUse {
-  uint64_t key_id = 0;
-  uint64_t counter = 0;
-};
-
+// Everything one input produced. `packets` are the datagrams to send (a
+// driver moves them to the network as-is), `events` what the owner acts
+// on, `drop` why the input was discarded (none if it was not).
 struct HandshakeOutput {
   std::vector<OutPacket> packets;
   std::vector<HandshakeEvent> events;
@@ -176,6 +168,7 @@ class HandshakeManager {
                    const HandshakeManagerConfig& config);
 
   // Registers (or updates) a peer. `key` known -> IK, else XX.
+  // Errc::too_large when kPeersMax peers are registered.
   Status add_peer(const NodeId& peer, const Address& address, std::optional<SigningPublic> key);
   // Starts a handshake unless one is in flight. Errc::not_found for unknown
   // peers. Without `force` a peer with a live session that does not need a
@@ -188,7 +181,7 @@ class HandshakeManager {
   // zero). No-op while a probe to `address` is in flight. Bounded by
   // kProbesMax (Errc::too_large beyond).
   Result<HandshakeOutput> connect_address(const Address& address, int64_t now_us, int64_t now_wall_us);
-  bool probe_in_flight(const Address& address) const { return probes_.count(address) != 0; }
+  bool probe_in_flight(const Address& address) const { return probes_.contains(address); }
   // Handles a handshake_initiation / handshake_response / cookie_reply /
   // twin_notice packet (already decoded). Transport packets go to open().
   HandshakeOutput on_handshake_packet(const Address& from, const wire::DecodedPacket& packet,
@@ -196,6 +189,7 @@ class HandshakeManager {
   // Retries, timeouts, time-based rekeys and session expiry. It does not
   // reconnect a peer whose session expired: the owner calls connect() when
   // it has traffic for that peer (so idle peers cost no handshakes).
+  // Postcondition: next_deadline_us() > now_us.
   HandshakeOutput tick(int64_t now_us, int64_t now_wall_us);
 
   // Seals a transport packet to `peer`. Errc::unavailable without a session.
@@ -214,23 +208,13 @@ class HandshakeManager {
   bool handshake_in_flight(const NodeId& peer) const;
   std::optional<SigningPublic> peer_key(const NodeId& peer) const;
   const PeerSessions* sessions(const NodeId& peer) const;
-  // Earliest now_us at which tick() has work (retry/timeout); INT64_MAX if none.
+  size_t peer_count() const { return peers_.size(); }
+  // Earliest now_us at which tick() has work: a retry or timeout of a
+  // handshake or probe, a rekey, a half-open responder's timeout or a
+  // session's expiry. INT64_MAX if none.
   int64_t next_deadline_us() const;
 
  private:
-  struct Pending {  // our initiation in flight
-    HandshakeState hs;
-    uint32_t local_index = 0;
-    uint32_t remote_index = 0;
-    bool xx = false;
-    int64_t started_us = 0;
-    int64_t next_retry_us = 0;
-    uint32_t attempts = 0;
-    uint32_t static_index = 0;  // which of own_keys() we presented
-    int64_t sent_us = 0;        // when this initiation went out
-    Mac binding{};              // this initiation's mac1: what a twin notice must name
-    bool noticed = false;       // a twin notice for it was accepted (no replays)
-  };
   // Our XX message 3 (the initiator's authenticated message, after which
   // we hold the session): a twin notice may refuse it too.
   struct SentFinal {
@@ -244,94 +228,118 @@ class HandshakeManager {
     uint32_t remote_index = 0;
     int64_t started_us = 0;
   };
-  struct Peer {
+  struct Peer {  // its sessions live in sessions_
     Address address;
     std::optional<SigningPublic> key;
-    std::optional<Pending> pending;
-    PeerSessions sessions;
+    std::optional<PendingInitiation> pending;
     CookieJar jar;
     HandshakeFreshness last_freshness;  // greatest initiation accepted
-    uint32_t static_choice = 0;   // own_keys() index this peer last accepted
-    int64_t failed_until_us = 0;
+    uint32_t static_choice = 0;         // own_keys() index this peer last accepted
     std::optional<SentFinal> sent_final{};  // last XX message 3 we sent it
-    Address last_opened_from{};           // source of the last packet opened on its sessions
-    int64_t last_opened_from_us = PeerSessions::kNeverUs;
-    int64_t last_twin_notice_us = PeerSessions::kNeverUs;  // we last sent one about this NodeId
+    int64_t last_twin_notice_us = kLivenessNeverUs;  // we last sent one about this NodeId
   };
-  // How the responder judges an authenticated initiation (see the file comment).
-  enum class Verdict : uint8_t { accept, replay, twin_stale, twin_refused };
-
-  struct Probe {  // first contact by address: our XX initiation in flight
-    Pending pending;
-    CookieJar jar;
+  // Which collision rules apply where (collision_keeps_ours).
+  struct CollisionRule {
+    bool abandon_lost_pending = false;  // theirs wins: drop our initiation to that peer now
+    bool probes = false;                // our probe to `from` collides too
+  };
+  // An initiation that passed the shared gate (admit_initiation).
+  struct Admitted {
+    std::span<const uint8_t> message;  // the Noise message
+    Mac mac1{};
   };
 
-  // `static_index` (into own_keys()) defaults to the peer's choice + attempts.
-  Result<HandshakeOutput> start(const NodeId& id, Peer& peer, int64_t now_us, int64_t now_wall_us,
-                                uint32_t attempts, int64_t started_us,
-                                std::optional<uint32_t> static_index = std::nullopt);
-  Result<HandshakeOutput> start_probe(const Address& address, Probe* existing, int64_t now_us,
-                                      int64_t now_wall_us, uint32_t attempts, int64_t started_us);
-  Result<Pending> build_initiation(const NodeId& destination, const Address& address,
-                                   const std::optional<SigningPublic>& key, CookieJar& jar,
-                                   uint32_t local_index, int64_t now_us, int64_t now_wall_us,
-                                   uint32_t attempts, int64_t started_us, uint32_t static_index,
-                                   OutPacket& packet);
+  // --- handshake_manager.cpp: peers, timers, helpers ---------------------
+  uint32_t allocate_index(const NodeId& owner);
+  void release_unused_indices();
+  HandshakeFreshness next_freshness(int64_t now_wall_us);
+  int64_t backoff_us(uint32_t attempts);
   // Our identities to present as initiator: the current one, then archived
   // keys still in their grace, newest first. After a rotation a peer may
   // only know an old key (announcements are the membership layer's job), so
   // successive attempts cycle through these and a peer keeps the one that
   // worked (Peer::static_choice).
   std::vector<const Identity*> own_keys(int64_t now_wall_us) const;
+  std::optional<uint32_t> own_key_index(const Identity* key, int64_t now_wall_us) const;
   // dh_public_from_signing_public, memoized: the conversion (a field
   // square root) costs about as much as a DH and every handshake needs it
   // several times. Hostile keys fill the cache at most up to its bound.
   std::optional<DhPublic> dh_public_of(const SigningPublic& key) const;
+  bool identity_ok(const NodeId& claimed, const SigningPublic& key, const DhPublic& noise_static) const;
+  // The one decode-then-verify: reads a Noise message on `hs`, decodes the
+  // payload, checks `expected_index` (if given) and that the payload's key
+  // belongs to `claimed` and matches the authenticated Noise static.
+  std::optional<HandshakePayload> read_authenticated(HandshakeState& hs, std::span<const uint8_t> message,
+                                                     const NodeId& claimed,
+                                                     std::optional<uint32_t> expected_index) const;
+  // Its second half, for a message already read: decode and verify.
+  std::optional<HandshakePayload> verified_payload(const HandshakeState& hs, std::span<const uint8_t> plain,
+                                                   const NodeId& claimed,
+                                                   std::optional<uint32_t> expected_index) const;
+  OutPacket make_packet(const Address& to, const NodeId& destination, wire::PacketType type, uint32_t session_id,
+                        uint64_t counter, std::span<const uint8_t> body, uint8_t flags = 0) const;
+  LivenessView liveness_of(const NodeId& id, const Peer& peer) const;
+  void tick_peer(const NodeId& id, Peer& peer, int64_t now_us, int64_t now_wall_us, HandshakeOutput& out);
+  void tick_probes(int64_t now_us, int64_t now_wall_us, HandshakeOutput& out);
+  int64_t rekey_due_us(const Peer& peer, const NodeId& id) const;
+  // Registers a peer first met by an authenticated handshake; false (and
+  // out.drop = peer_table_full) when the table is full.
+  Peer* admit_peer(const NodeId& id, const Address& address, const std::optional<SigningPublic>& key,
+                   HandshakeOutput& out);
+
+  // --- handshake_initiator.cpp ----------------------------------------------
+  // `static_index` (into own_keys()) defaults to the peer's choice + attempts.
+  Result<HandshakeOutput> start(const NodeId& id, Peer& peer, int64_t now_us, int64_t now_wall_us,
+                                uint32_t attempts, int64_t started_us,
+                                std::optional<uint32_t> static_index = std::nullopt);
+  Result<HandshakeOutput> start_probe(const Address& address, bool existing, int64_t now_us,
+                                      int64_t now_wall_us, uint32_t attempts, int64_t started_us);
+  Result<PendingInitiation> build_initiation(const NodeId& destination, const Address& address,
+                                             const std::optional<SigningPublic>& key, CookieJar& jar,
+                                             uint32_t local_index, int64_t now_us, int64_t now_wall_us,
+                                             uint32_t attempts, int64_t started_us, uint32_t static_index,
+                                             OutPacket& packet);
+  HandshakeOutput on_response(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
+  HandshakeOutput on_cookie_reply(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
+  HandshakeOutput on_twin_notice(const Address& from, const wire::DecodedPacket& packet);
   // A response to a probe: authenticate it on a copy, then turn the probe
   // into a regular peer so the common response path completes it.
   // A probe that reaches a twin of a peer live elsewhere is dropped
   // (twin_refused) rather than promoted: see twin_at().
   bool promote_probe(const wire::DecodedPacket& packet, int64_t now_us, HandshakeOutput& out);
-  // Our probe to `from` against an initiation from `peer` at `from`:
-  // true if ours wins (drop theirs), else our probe is abandoned.
-  bool probe_wins(const Address& from, const NodeId& peer);
-  void tick_probes(int64_t now_us, int64_t now_wall_us, HandshakeOutput& out);
-  HandshakeOutput on_initiation(const Address& from, const wire::DecodedPacket& packet, int64_t now_us,
-                                int64_t now_wall_us);
-  HandshakeOutput on_response(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
-  HandshakeOutput on_cookie_reply(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
-  HandshakeOutput on_xx_final(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
+  void establish_initiated(const NodeId& id, Peer& peer, const HandshakeState& hs, uint32_t local_index,
+                           uint32_t remote_index, int64_t now_us, HandshakeOutput& out);
+  // Simultaneous initiation: the smaller NodeId keeps its own. True if ours
+  // wins — `out` then carries handshake_collision and, if due, our resent
+  // initiation (resend_winner); else theirs proceeds.
+  bool collision_keeps_ours(const Address& from, const NodeId& id, CollisionRule rule, int64_t now_us,
+                            int64_t now_wall_us, HandshakeOutput& out, const Identity* peer_knows = nullptr);
   // `peer_knows`: the key of ours the loser's initiation was encrypted to
   // (IK), so our resend presents a key it accepts; nullptr if unknown (XX).
   void resend_winner(const Address& from, const NodeId& peer_id, int64_t now_us, int64_t now_wall_us,
-                     HandshakeOutput& out, const Identity* peer_knows = nullptr);
+                     HandshakeOutput& out, const Identity* peer_knows);
+
+  // --- handshake_responder.cpp -----------------------------------------------
+  HandshakeOutput on_initiation(const Address& from, const wire::DecodedPacket& packet, int64_t now_us,
+                                int64_t now_wall_us);
+  // The shared gate before any DH: pattern, size, mac1, then the rate
+  // limiter (over it: a valid mac2 or a cookie reply). nullopt: `out` says why.
+  std::optional<Admitted> admit_initiation(const Address& from, const wire::DecodedPacket& packet, int64_t now_us,
+                                           HandshakeOutput& out);
+  // The two halves behind the gate: out already carries any gate output.
+  HandshakeOutput on_ik_initiation(const Address& from, const wire::DecodedPacket& packet, const Admitted& admitted,
+                                   int64_t now_us, int64_t now_wall_us, HandshakeOutput out);
+  HandshakeOutput on_xx_initiation(const Address& from, const wire::DecodedPacket& packet, const Admitted& admitted,
+                                   int64_t now_us, int64_t now_wall_us, HandshakeOutput out);
+  HandshakeOutput on_xx_final(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
   Result<HandshakeState> responder_state(std::string_view protocol, const DhPrivate& static_key,
                                          const NodeId& initiator, const NodeId& responder) const;
-  bool identity_ok(const NodeId& claimed, const SigningPublic& key, const DhPublic& noise_static) const;
-  void establish_initiated(const NodeId& id, Peer& peer, const HandshakeState& hs, uint32_t local_index,
-                           uint32_t remote_index, int64_t now_us, HandshakeOutput& out);
-  uint32_t allocate_index(const NodeId& owner);
-  HandshakeFreshness next_freshness(int64_t now_wall_us);
-  // A packet opened on the peer's sessions within stale_grace_us.
-  bool holder_live(const Peer& peer, int64_t now_us) const;
-  // The peer is live at another address than `from`, and nothing opened
-  // from `from` lately (a peer that moved is no twin of itself).
-  bool twin_at(const Peer& peer, const Address& from, int64_t now_us) const;
-  Verdict judge(const Peer& peer, const Address& from, const HandshakeFreshness& freshness, int64_t now_us) const;
+  void add_responder(uint32_t local_index, Responding responding);
   // Applies a refusing verdict: the drop reason, and a twin notice to
   // `from` unless it is a replay or rate-limited. `binding` names the
   // refused message; `signer` is the key the initiator knows us by.
-  void refuse(Verdict verdict, Peer& peer, const NodeId& id, const Address& from, uint32_t initiator_index,
+  void refuse(TwinVerdict verdict, Peer& peer, const NodeId& id, const Address& from, uint32_t initiator_index,
               const Mac& binding, const Identity& signer, int64_t now_us, HandshakeOutput& out);
-  OutPacket make_twin_notice(const Address& to, const NodeId& initiator, uint32_t initiator_index,
-                             const Peer& holder, const Mac& binding, const Identity& signer) const;
-  HandshakeOutput on_twin_notice(const Address& from, const wire::DecodedPacket& packet);
-  int64_t backoff_us(uint32_t attempts);
-  OutPacket make_packet(const Address& to, const NodeId& destination, wire::PacketType type, uint32_t session_id,
-                   uint64_t counter, std::span<const uint8_t> body, uint8_t flags = 0) const;
-  void release_unused_indices();
-  OutPacket packet_for_cookie(const Address& to, const wire::PacketHeader& initiation,
-                              const CookieReply& reply) const;
 
   const Identity& identity_;
   const KeyArchive& archive_;
@@ -340,15 +348,18 @@ class HandshakeManager {
   HandshakeManagerConfig config_;
   CookieChecker cookies_;
   HandshakeRateLimiter limiter_;
+  SessionTable sessions_;
   std::map<NodeId, Peer> peers_;
-  std::map<uint32_t, NodeId> index_owner_;
   std::map<uint32_t, Responding> responding_;  // by our local index
-  std::map<Address, Probe> probes_;
+  ProbeTable probes_;
   mutable std::map<SigningPublic, std::optional<DhPublic>> dh_cache_;
-  std::map<uint32_t, Address> probe_index_;    // our probe's local index -> address
   uint64_t last_timestamp_sent_ = 0;
 };
 
-std::vector<uint8_t> handshake_prologue(const NodeId& initiator, const NodeId& responder);
+// Sets the drop reason and hands the output back: `return dropped(out, r);`.
+inline HandshakeOutput dropped(HandshakeOutput& out, wire::DropReason reason) {
+  out.drop = reason;
+  return std::move(out);
+}
 
 }  // namespace meshd::crypto

@@ -1,5 +1,10 @@
 #include "core/crypto/peer_sessions.h"
 
+#include <algorithm>
+#include <climits>
+
+#include "core/env/assert.h"
+
 namespace meshd::crypto {
 
 using wire::DropReason;
@@ -10,14 +15,20 @@ void PeerSessions::rotate_in(const Session& session, int64_t now_us) {
     previous_until_us_ = now_us + config_.previous_keep_us;
   }
   current_ = session;
+  MESHD_ASSERT(held() <= kSessionsMax);
 }
 
 void PeerSessions::install_confirmed(const Session& session, int64_t now_us) {
+  MESHD_ASSERT(session.local_index() != 0);
   rotate_in(session, now_us);
   next_.reset();
+  MESHD_ASSERT(current_ && current_->local_index() == session.local_index());
 }
 
-void PeerSessions::install_unconfirmed(const Session& session) { next_ = session; }
+void PeerSessions::install_unconfirmed(const Session& session) {
+  MESHD_ASSERT(session.local_index() != 0 && !session.initiator());
+  next_ = session;
+}
 
 Session* PeerSessions::sending(int64_t now_us) {
   if (current_ && !current_->expired(now_us)) return &*current_;
@@ -54,6 +65,16 @@ void PeerSessions::expire(int64_t now_us) {
   if (previous_ && (now_us >= previous_until_us_ || previous_->expired(now_us))) previous_.reset();
   if (current_ && current_->expired(now_us)) current_.reset();
   if (next_ && next_->expired(now_us)) next_.reset();
+  MESHD_ASSERT(next_expiry_us() > now_us);  // expiry moved forward
+}
+
+int64_t PeerSessions::next_expiry_us() const {
+  int64_t next = INT64_MAX;
+  const int64_t reject_after_us = config_.reject_after_us;
+  if (current_) next = std::min(next, current_->established_us() + reject_after_us);
+  if (next_) next = std::min(next, next_->established_us() + reject_after_us);
+  if (previous_) next = std::min({next, previous_until_us_, previous_->established_us() + reject_after_us});
+  return next;
 }
 
 bool PeerSessions::owns_index(uint32_t local_index) const {

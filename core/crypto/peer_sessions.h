@@ -38,12 +38,17 @@ class PeerSessions {
   // Drops the previous session after its grace and expired sessions.
   void expire(int64_t now_us);
   bool owns_index(uint32_t local_index) const;
+  // When expire() next has work: the previous session's grace ends or a
+  // session reaches reject_after_us. INT64_MAX if none is held.
+  int64_t next_expiry_us() const;
+  size_t held() const { return (current_ ? 1 : 0) + (previous_ ? 1 : 0) + (next_ ? 1 : 0); }
 
   const std::optional<Session>& current() const { return current_; }
   const std::optional<Session>& previous() const { return previous_; }
   const std::optional<Session>& next() const { return next_; }
   // When a packet last opened on any of the sessions (kNeverUs: never).
   static constexpr int64_t kNeverUs = INT64_MIN / 2;
+  static constexpr size_t kSessionsMax = 3;  // current, previous, next
   int64_t last_opened_us() const { return last_opened_us_; }
 
  private:

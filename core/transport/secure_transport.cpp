@@ -44,8 +44,16 @@ SecureTransport::SecureTransport(Env& env, const crypto::Identity& identity, con
       twin_notices_sent_(counter(env.metrics, "meshd_transport_twin_notices_total{result=\"sent\"}",
                                  "twin notices sent to a refused twin initiation")),
       twin_notices_suppressed_(counter(env.metrics, "meshd_transport_twin_notices_total{result=\"suppressed\"}",
-                                       "twin notices not sent: over one per NodeId per second")) {
-  MESHD_ASSERT(config.queue_packets_max > 0);
+                                       "twin notices not sent: over one per NodeId per second")),
+      peers_evicted_idle_(counter(env.metrics, "meshd_transport_peers_evicted_total{reason=\"idle\"}",
+                                  "peer entries evicted after peer_idle_timeout_us without traffic")),
+      peers_evicted_full_(counter(env.metrics, "meshd_transport_peers_evicted_total{reason=\"full\"}",
+                                  "idlest peer entries evicted to make room for a new address")),
+      peers_refused_(counter(env.metrics, "meshd_transport_peers_refused_total",
+                             "new addresses refused: the peer table is full of busy entries")) {
+  MESHD_ASSERT(config.queue_packets_max > 0 && config.queue_packets_max <= kQueuedPacketsPerPeerMax * 16);
+  MESHD_ASSERT(config.silence_rehandshake_us > 0 && config.peer_idle_timeout_us > config.silence_rehandshake_us);
+  MESHD_ASSERT(peers.size() <= kTransportPeersMax);
   for (const TransportPeer& p : peers) {
     const NodeId id = p.node_id ? *p.node_id : crypto::node_id_from_public_key(p.key);
     if (id == identity_.node_id()) continue;  // our own entry in a shared peer list
@@ -53,7 +61,9 @@ SecureTransport::SecureTransport(Env& env, const crypto::Identity& identity, con
       env_.log.warn("transport_peer_rejected", {{"address", p.address.to_string()}, {"error", s.to_string()}});
       continue;
     }
-    peers_[p.address].id = id;
+    PeerState& state = peers_[p.address];
+    state.id = id;
+    state.configured = true;
     address_of_[id] = p.address;
   }
 }
@@ -77,32 +87,94 @@ void SecureTransport::stop() {
 void SecureTransport::run() {
   while (!stopped_) {
     const int64_t now_us = env_.clock.monotonic_us();
-    const int64_t deadline_us = std::min(manager_.next_deadline_us(), now_us + kTickIntervalUs);
+    int64_t deadline_us = next_deadline_us();
+    if (env_.buggify != nullptr) deadline_us = std::min(deadline_us, std::max(now_us, next_buggify_roll_us_));
     wake_.reset();
-    Status s = wake_.wait(deadline_us);
+    sleep_until_us_ = deadline_us;
+    Status s = deadline_us == INT64_MAX ? wake_.wait() : wake_.wait(deadline_us);
     if (s.code() == Errc::cancelled || stopped_) return;
-    const int64_t t_us = env_.clock.monotonic_us();
-    crypto::HandshakeOutput out = manager_.tick(t_us, env_.clock.wall_us());
-    handle(out);
-    // Peers that went silent on a session we keep sending on: they may
-    // have restarted and lost it, so offer a new handshake (once per
-    // silence period; the manager ignores it while one is in flight).
-    for (auto& [address, peer] : peers_) {
-      if (!peer.id || peer.unanswered_since_us < 0) continue;
-      if (t_us - peer.unanswered_since_us < config_.silence_rehandshake_us) continue;
-      peer.unanswered_since_us = t_us;
-      ++handshakes_forced_;
-      connect(address, peer, true);
-    }
-    if (!peers_.empty() && buggify(env_, BuggifyPoint::transport_early_rekey)) {
-      // Rekey one peer's session long before rekey_after, traffic in flight.
-      auto it = std::next(peers_.begin(), static_cast<long>(env_.buggify->below(peers_.size())));
-      if (it->second.id && manager_.has_session(*it->second.id, t_us)) connect(it->first, it->second, true);
-    }
+    tick(env_.clock.monotonic_us());
   }
 }
 
-SecureTransport::PeerState& SecureTransport::peer_at(const Address& address) { return peers_[address]; }
+void SecureTransport::tick(int64_t t_us) {
+  crypto::HandshakeOutput out = manager_.tick(t_us, env_.clock.wall_us());
+  handle(out);
+  // Peers that went silent on a session we keep sending on: they may
+  // have restarted and lost it, so offer a new handshake (once per
+  // silence period; the manager ignores it while one is in flight).
+  for (auto& [address, peer] : peers_) {
+    if (!peer.id || peer.unanswered_since_us < 0) continue;
+    if (t_us - peer.unanswered_since_us < config_.silence_rehandshake_us) continue;
+    peer.unanswered_since_us = t_us;
+    ++handshakes_forced_;
+    connect(address, peer, true);
+  }
+  // The fault point rolls on its own cadence, not per wake-up, so how often
+  // it fires does not depend on how often traffic wakes the fiber.
+  const bool roll = env_.buggify != nullptr && t_us >= next_buggify_roll_us_;
+  if (roll) next_buggify_roll_us_ = t_us + kBuggifyTickIntervalUs;
+  if (roll && !peers_.empty() && buggify(env_, BuggifyPoint::transport_early_rekey)) {
+    // Rekey one peer's session long before rekey_after, traffic in flight.
+    auto it = std::next(peers_.begin(), static_cast<long>(env_.buggify->below(peers_.size())));
+    if (it->second.id && manager_.has_session(*it->second.id, t_us)) connect(it->first, it->second, true);
+  }
+  evict_idle(t_us);
+  MESHD_ASSERT_MSG(next_deadline_us() > t_us, "transport tick left work due: the deadline did not move forward");
+}
+
+int64_t SecureTransport::next_deadline_us() const {
+  int64_t next = manager_.next_deadline_us();
+  for (const auto& [address, peer] : peers_) {
+    if (peer.id && peer.unanswered_since_us >= 0) {
+      next = std::min(next, peer.unanswered_since_us + config_.silence_rehandshake_us);
+    }
+    if (evictable(peer)) next = std::min(next, peer.last_active_us + config_.peer_idle_timeout_us);
+  }
+  return next;
+}
+
+bool SecureTransport::evictable(const PeerState& peer) const { return !peer.configured && peer.queue.empty(); }
+
+void SecureTransport::evict(std::map<Address, PeerState>::iterator it) {
+  MESHD_ASSERT(it != peers_.end() && evictable(it->second));
+  if (it->second.id) {
+    auto bound = address_of_.find(*it->second.id);
+    if (bound != address_of_.end() && bound->second == it->first) address_of_.erase(bound);
+  }
+  peers_.erase(it);
+}
+
+void SecureTransport::evict_idle(int64_t now_us) {
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    auto here = it++;
+    if (!evictable(here->second) || now_us - here->second.last_active_us < config_.peer_idle_timeout_us) continue;
+    evict(here);
+    ++peers_evicted_idle_;
+  }
+  MESHD_ASSERT(peers_.size() <= kTransportPeersMax && address_of_.size() <= crypto::kPeersMax);
+}
+
+SecureTransport::PeerState* SecureTransport::peer_at(const Address& address, int64_t now_us) {
+  if (auto it = peers_.find(address); it != peers_.end()) return &it->second;
+  if (peers_.size() >= kTransportPeersMax) {
+    auto idlest = peers_.end();
+    for (auto it = peers_.begin(); it != peers_.end(); ++it) {
+      if (!evictable(it->second)) continue;
+      if (idlest == peers_.end() || it->second.last_active_us < idlest->second.last_active_us) idlest = it;
+    }
+    if (idlest == peers_.end()) {
+      ++peers_refused_;
+      return nullptr;
+    }
+    evict(idlest);
+    ++peers_evicted_full_;
+  }
+  PeerState& peer = peers_[address];
+  peer.last_active_us = now_us;
+  MESHD_ASSERT(peers_.size() <= kTransportPeersMax);
+  return &peer;
+}
 
 size_t SecureTransport::queued(const Address& to) const {
   auto it = peers_.find(to);
@@ -144,9 +216,12 @@ void SecureTransport::connect(const Address& address, PeerState& peer, bool forc
 bool SecureTransport::seal_and_send(PeerState& peer, const NodeId& id, std::span<const uint8_t> plaintext) {
   const int64_t now_us = env_.clock.monotonic_us();
   peer.last_sent_us = now_us;
+  peer.last_active_us = now_us;
   crypto::KeyUse use;
   auto packet = manager_.seal(id, plaintext, now_us, &use);
   if (!packet) return false;
+  MESHD_ASSERT(packet->bytes.size() == plaintext.size() + crypto::kSealOverheadBytes &&
+               packet->bytes.size() <= kDatagramBytesMax);
   if (observer_ != nullptr) observer_->on_seal(identity_.node_id(), id, use, plaintext);
   ++sent_;
   transmit(*packet);
@@ -161,13 +236,18 @@ Status SecureTransport::send(const Address& to, std::span<const uint8_t> bytes) 
     ++queue_overflow_;
     return Status(Errc::unavailable, "transport: too many peers");
   }
-  PeerState& peer = peer_at(to);
   const int64_t now_us = env_.clock.monotonic_us();
+  PeerState* found = peer_at(to, now_us);
+  if (found == nullptr) return Status(Errc::unavailable, "transport: peer table full");
+  PeerState& peer = *found;
+  const bool was_answered = peer.unanswered_since_us < 0;
   if (peer.id && manager_.has_session(*peer.id, now_us)) flush(to, peer);  // keep order
   if (peer.id && peer.queue.empty() && manager_.has_session(*peer.id, now_us) &&
       seal_and_send(peer, *peer.id, bytes)) {
     if (peer.unanswered_since_us < 0) peer.unanswered_since_us = now_us;
+    // A new silence deadline: wake the timer fiber if it sleeps past it.
     // Rekeys are the manager's tick(): it staggers initiator and responder.
+    if (was_answered && now_us + config_.silence_rehandshake_us < sleep_until_us_) wake();
     return Status::ok();
   }
   if (peer.queue.size() >= config_.queue_packets_max) {
@@ -175,6 +255,7 @@ Status SecureTransport::send(const Address& to, std::span<const uint8_t> bytes) 
     return Status::ok();  // UDP semantics: accepted, then lost (counted)
   }
   peer.queue.emplace_back(bytes.begin(), bytes.end());
+  MESHD_ASSERT(peer.queue.size() <= config_.queue_packets_max);
   connect(to, peer, false);
   return Status::ok();
 }
@@ -188,6 +269,7 @@ void SecureTransport::flush(const Address& address, PeerState& peer) {
     if (peer.unanswered_since_us < 0) peer.unanswered_since_us = now_us;
     peer.queue.pop_front();
   }
+  MESHD_ASSERT(peer.queue.size() <= config_.queue_packets_max);
 }
 
 void SecureTransport::handle(crypto::HandshakeOutput& out) {
@@ -198,10 +280,13 @@ void SecureTransport::handle(crypto::HandshakeOutput& out) {
     switch (e.kind) {
       case crypto::HandshakeEventKind::established: {
         ++handshakes_completed_;
-        PeerState& peer = peer_at(e.address);
+        PeerState* found = peer_at(e.address, env_.clock.monotonic_us());
+        if (found == nullptr) break;  // counted; the session stays in the manager
+        PeerState& peer = *found;
         if (peer.id && *peer.id != e.peer) address_of_.erase(*peer.id);
         peer.id = e.peer;
         address_of_[e.peer] = e.address;
+        MESHD_ASSERT(peers_.count(e.address) == 1 && address_of_.count(e.peer) == 1);
         env_.log.debug("session_established", {{"peer", e.peer.to_hex()}, {"initiator", e.initiator}});
         const bool had_queue = !peer.queue.empty();
         flush(e.address, peer);
@@ -217,6 +302,7 @@ void SecureTransport::handle(crypto::HandshakeOutput& out) {
         if (it != peers_.end()) {
           queue_failed_ += it->second.queue.size();
           it->second.queue.clear();
+          MESHD_ASSERT(it->second.queue.empty());
         }
         env_.log.debug("handshake_failed", {{"peer", e.address.to_string()}});
         break;
@@ -275,6 +361,7 @@ void SecureTransport::on_transport_packet(const Address& from, const wire::Decod
   crypto::KeyUse use;
   const int64_t now_us = env_.clock.monotonic_us();
   const DropReason r = manager_.open(packet, plain, plain_bytes, peer_id, now_us, &use, &from);
+  MESHD_ASSERT(plain_bytes <= packet.payload.size() && (r == DropReason::none || plain_bytes == 0));
   if (r != DropReason::none) {
     drops_.count(r);
     if (r == DropReason::unknown_session) on_unknown_session(from, packet.header.source);
@@ -282,10 +369,16 @@ void SecureTransport::on_transport_packet(const Address& from, const wire::Decod
   }
   auto known = address_of_.find(peer_id);
   const Address address = known != address_of_.end() ? known->second : from;
-  PeerState& peer = peer_at(address);
+  PeerState* found = peer_at(address, now_us);
+  if (found == nullptr) {  // counted: deliver, without per-peer bookkeeping
+    if (plain_bytes > 0) deliver(address, peer_id, use, std::span<const uint8_t>(plain.data(), plain_bytes));
+    return;
+  }
+  PeerState& peer = *found;
   peer.id = peer_id;
   address_of_[peer_id] = address;
   peer.last_received_us = now_us;
+  peer.last_active_us = now_us;
   peer.unanswered_since_us = -1;
   // An IK responder's session becomes usable only now: send what waited.
   flush(address, peer);
@@ -297,7 +390,12 @@ void SecureTransport::on_transport_packet(const Address& from, const wire::Decod
     ++keepalives_sent_;
     seal_and_send(peer, peer_id, {});
   }
-  const auto plaintext = std::span<const uint8_t>(plain.data(), plain_bytes);
+  deliver(address, peer_id, use, std::span<const uint8_t>(plain.data(), plain_bytes));
+}
+
+void SecureTransport::deliver(const Address& address, const NodeId& peer_id, const crypto::KeyUse& use,
+                              std::span<const uint8_t> plaintext) {
+  MESHD_ASSERT(!plaintext.empty() && plaintext.size() <= kDatagramBytesMax);  // keepalives are never delivered
   if (observer_ != nullptr) observer_->on_deliver(identity_.node_id(), peer_id, use, plaintext);
   ++delivered_;
   if (handler_) handler_(address, plaintext);

@@ -20,11 +20,22 @@
 // meshd_packets_dropped_total{reason=...} (wire::DropCounters); nothing is
 // logged per packet above debug.
 //
-// Timers: one fiber ("transport") sleeps until the handshake manager's
-// next deadline or kTickIntervalUs, then ticks it (retries, timeouts,
-// rekeys, expiry). A peer we sent to but have not heard from for
-// silence_rehandshake_us gets a fresh handshake (it may have restarted and
-// lost the session), at most once per silence period.
+// Timers: one fiber ("transport") sleeps until next_deadline_us() — the
+// handshake manager's (retries, timeouts, rekeys, expiry), every silent
+// peer's rehandshake time and the idlest peer entry's eviction time — then
+// ticks. No polling: a change that brings a deadline forward wakes the
+// fiber. (Under buggify only, it also wakes every kBuggifyTickIntervalUs so
+// the early-rekey fault point keeps firing mid-session.) A peer we sent to
+// but have not heard from for silence_rehandshake_us gets a fresh
+// handshake (it may have restarted and lost the session), at most once per
+// silence period. Postcondition of each tick: next_deadline_us() > now.
+//
+// Peer entries (per address: NodeId, queue, timestamps) are bounded by
+// kTransportPeersMax. An entry that is not a configured peer, has nothing
+// queued and has neither sent nor received for peer_idle_timeout_us is
+// evicted (meshd_transport_peers_evicted_total{reason="idle"}); a new
+// address when the table is full evicts the idlest such entry
+// ({reason="full"}) or is refused (meshd_transport_peers_refused_total).
 // A transport packet for an unknown session, or any packet addressed to a
 // NodeId that is not ours (the sender holds a stale key for us: we were
 // wiped and re-keyed), from an address we talk to is a hint (rate-limited)
@@ -65,9 +76,14 @@
 namespace meshd::transport {
 
 constexpr size_t kQueuedPacketsPerPeerMax = 16;
-constexpr size_t kQueuedPeersMax = 1024;  // distinct addresses with a queue
-constexpr int64_t kTickIntervalUs = 250 * 1000;
+constexpr size_t kQueuedPeersMax = 1024;  // distinct addresses a send() may add
+constexpr size_t kTransportPeersMax = crypto::kPeersMax;  // per-address entries in all
+// Fault-injection cadence only (Env::buggify set): never a correctness timer.
+constexpr int64_t kBuggifyTickIntervalUs = 250 * 1000;
 constexpr int64_t kSilenceRehandshakeDefaultUs = 5 * kMicrosPerSecond;
+// Longer than a session lives (SessionConfig::reject_after_us, 180 s): an
+// evicted entry had no usable session left.
+constexpr int64_t kPeerIdleTimeoutDefaultUs = 5 * 60 * kMicrosPerSecond;
 // Largest plaintext an upper layer may send in one datagram.
 constexpr size_t kTransportPayloadBytesMax = kDatagramBytesMax - crypto::kSealOverheadBytes;
 
@@ -75,6 +91,7 @@ struct SecureTransportConfig {
   crypto::HandshakeManagerConfig handshake;
   size_t queue_packets_max = kQueuedPacketsPerPeerMax;
   int64_t silence_rehandshake_us = kSilenceRehandshakeDefaultUs;
+  int64_t peer_idle_timeout_us = kPeerIdleTimeoutDefaultUs;  // > silence_rehandshake_us
 };
 
 // A peer whose key the operator configured (IK from the first packet).
@@ -132,6 +149,9 @@ class SecureTransport final : public Network {
   const crypto::HandshakeManager& handshakes() const { return manager_; }
   uint64_t dropped(wire::DropReason reason) const { return drops_.value(reason); }
   size_t queued(const Address& to) const;
+  size_t peer_entries() const { return peers_.size(); }
+  // When the timer fiber next has work (see "Timers"); INT64_MAX if never.
+  int64_t next_deadline_us() const;
   nlohmann::json status() const;
 
  private:
@@ -142,6 +162,8 @@ class SecureTransport final : public Network {
     int64_t unanswered_since_us = -1;  // first send since we last heard
     int64_t last_hint_us = -1;         // last unknown_session hint acted on
     int64_t last_sent_us = INT64_MIN / 2;
+    int64_t last_active_us = 0;  // created, sent or received: idle eviction
+    bool configured = false;     // an operator-configured peer: never evicted
   };
 
   void run();
@@ -152,7 +174,15 @@ class SecureTransport final : public Network {
   void connect(const Address& address, PeerState& peer, bool force);
   void on_transport_packet(const Address& from, const wire::DecodedPacket& packet);
   void on_unknown_session(const Address& from, const NodeId& claimed);
-  PeerState& peer_at(const Address& address);
+  void deliver(const Address& address, const NodeId& peer_id, const crypto::KeyUse& use,
+               std::span<const uint8_t> plaintext);
+  // The entry for `address`, created if needed; nullptr if the table is
+  // full of entries that cannot be evicted (counted).
+  PeerState* peer_at(const Address& address, int64_t now_us);
+  bool evictable(const PeerState& peer) const;
+  void evict(std::map<Address, PeerState>::iterator it);
+  void evict_idle(int64_t now_us);
+  void tick(int64_t now_us);
   void wake() { wake_.set(); }
 
   Env& env_;
@@ -170,6 +200,8 @@ class SecureTransport final : public Network {
   Event wake_;
   std::optional<Runtime::FiberId> fiber_;
   bool stopped_ = false;
+  int64_t sleep_until_us_ = INT64_MAX;     // the timer fiber's current deadline
+  int64_t next_buggify_roll_us_ = 0;       // transport_early_rekey's cadence (buggify only)
   uint64_t& sent_;
   uint64_t& delivered_;
   uint64_t& keepalives_sent_;
@@ -182,6 +214,9 @@ class SecureTransport final : public Network {
   uint64_t& twin_notices_received_;
   uint64_t& twin_notices_sent_;
   uint64_t& twin_notices_suppressed_;
+  uint64_t& peers_evicted_idle_;
+  uint64_t& peers_evicted_full_;
+  uint64_t& peers_refused_;
 };
 
 }  // namespace meshd::transport

@@ -1,5 +1,7 @@
 #include "core/wire/byte_io.h"
 
+#include "core/env/assert.h"
+
 namespace meshd::wire {
 
 size_t varint_size(uint64_t v) {
@@ -8,6 +10,7 @@ size_t varint_size(uint64_t v) {
     v >>= 7;
     ++n;
   }
+  MESHD_ASSERT(n >= 1 && n <= kVarintBytesMax);
   return n;
 }
 
@@ -26,6 +29,7 @@ bool Reader::read_varint(uint64_t& out) {
       // Overlong: a final zero group after the first byte.
       if (i > 0 && group == 0) break;
       pos_ += i + 1;
+      MESHD_ASSERT(pos_ <= bytes_.size() && varint_size(value) == i + 1);  // canonical: no overlong form
       out = value;
       return true;
     }
@@ -35,12 +39,15 @@ bool Reader::read_varint(uint64_t& out) {
 }
 
 bool Writer::write_varint(uint64_t v) {
-  if (!need(varint_size(v))) return false;
+  const size_t bytes = varint_size(v);
+  if (!need(bytes)) return false;
+  const size_t start = pos_;
   while (v >= 0x80) {
     out_[pos_++] = static_cast<uint8_t>(v | 0x80);
     v >>= 7;
   }
   out_[pos_++] = static_cast<uint8_t>(v);
+  MESHD_ASSERT(pos_ - start == bytes && pos_ <= out_.size());
   return true;
 }
 
@@ -58,6 +65,7 @@ bool hex_decode(std::string_view text, std::span<uint8_t> out) {
   for (size_t i = 0; i < out.size(); ++i) {
     const int hi = hex_value(text[2 * i]), lo = hex_value(text[2 * i + 1]);
     if (hi < 0 || lo < 0) return false;
+    MESHD_ASSERT(hi < 16 && lo < 16);
     out[i] = static_cast<uint8_t>(hi << 4 | lo);
   }
   return true;

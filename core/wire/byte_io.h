@@ -18,6 +18,8 @@
 #include <span>
 #include <string_view>
 
+#include "core/env/assert.h"
+
 namespace meshd::wire {
 
 constexpr size_t kVarintBytesMax = 10;
@@ -34,6 +36,7 @@ class Reader {
   bool read_u8(uint8_t& out) {
     if (!need(1)) return false;
     out = bytes_[pos_++];
+    MESHD_ASSERT(pos_ <= bytes_.size());
     return true;
   }
   bool read_u16(uint16_t& out) { return read_le(out); }
@@ -43,6 +46,7 @@ class Reader {
     if (!need(out.size())) return false;
     if (!out.empty()) std::memcpy(out.data(), bytes_.data() + pos_, out.size());
     pos_ += out.size();
+    MESHD_ASSERT(pos_ <= bytes_.size());
     return true;
   }
   // Borrows the next n bytes without copying.
@@ -50,11 +54,13 @@ class Reader {
     if (!need(n)) return false;
     out = bytes_.subspan(pos_, n);
     pos_ += n;
+    MESHD_ASSERT(pos_ <= bytes_.size() && out.size() == n);
     return true;
   }
   bool skip(size_t n) {
     if (!need(n)) return false;
     pos_ += n;
+    MESHD_ASSERT(pos_ <= bytes_.size());
     return true;
   }
   bool read_varint(uint64_t& out);
@@ -75,6 +81,7 @@ class Reader {
     T v = 0;
     for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(bytes_[pos_ + i]) << (8 * i));
     pos_ += sizeof(T);
+    MESHD_ASSERT(pos_ <= bytes_.size());
     out = v;
     return true;
   }
@@ -96,6 +103,7 @@ class Writer {
   bool write_u8(uint8_t v) {
     if (!need(1)) return false;
     out_[pos_++] = v;
+    MESHD_ASSERT(pos_ <= out_.size());
     return true;
   }
   bool write_u16(uint16_t v) { return write_le(v); }
@@ -105,6 +113,7 @@ class Writer {
     if (!need(bytes.size())) return false;
     if (!bytes.empty()) std::memcpy(out_.data() + pos_, bytes.data(), bytes.size());
     pos_ += bytes.size();
+    MESHD_ASSERT(pos_ <= out_.size());
     return true;
   }
   bool write_varint(uint64_t v);
@@ -122,6 +131,7 @@ class Writer {
     if (!need(sizeof(T))) return false;
     for (size_t i = 0; i < sizeof(T); ++i) out_[pos_ + i] = static_cast<uint8_t>(v >> (8 * i));
     pos_ += sizeof(T);
+    MESHD_ASSERT(pos_ <= out_.size());
     return true;
   }
 

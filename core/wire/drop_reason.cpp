@@ -24,7 +24,7 @@ std::string_view drop_reason_name(DropReason reason) {
     case DropReason::handshake_failed: return "handshake_failed";
     case DropReason::cookie_required: return "cookie_required";
     case DropReason::bad_cookie: return "bad_cookie";
-    case DropReason::rate_limited: return "rate_limited";
+    case DropReason::peer_table_full: return "peer_table_full";
     case DropReason::nonce_exhausted: return "nonce_exhausted";
     case DropReason::handshake_collision: return "handshake_collision";
     case DropReason::unexpected_handshake: return "unexpected_handshake";
@@ -38,7 +38,9 @@ DropCounters::DropCounters(Metrics& metrics) {
     const std::string series = "meshd_packets_dropped_total{reason=\"" +
                                std::string(drop_reason_name(static_cast<DropReason>(i))) + "\"}";
     counters_[i] = &metrics.counter(series, "Received packets discarded, by reason");
+    MESHD_ASSERT(counters_[i] != nullptr && drop_reason_name(static_cast<DropReason>(i)) != "unknown");
   }
+  MESHD_ASSERT(counters_[0] == nullptr);  // none is never counted
 }
 
 }  // namespace meshd::wire

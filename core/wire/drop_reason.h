@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "core/env/assert.h"
 #include "core/env/metrics.h"
 
 namespace meshd::wire {
@@ -33,7 +34,7 @@ enum class DropReason : uint8_t {
   handshake_failed,   // well-formed handshake that failed (wrong key, PSK, prologue)
   cookie_required,    // under load: answered with a cookie reply instead
   bad_cookie,         // cookie MAC missing or wrong
-  rate_limited,       // over the handshake rate even with a valid cookie
+  peer_table_full,    // authenticated handshake from a new peer, but kPeersMax peers are known
   nonce_exhausted,    // sender's counter reached the reserved value
   handshake_collision,  // simultaneous initiation lost the tie-break (expected, benign)
   unexpected_handshake, // response/cookie/twin notice for no handshake in flight
@@ -50,6 +51,7 @@ class DropCounters {
  public:
   explicit DropCounters(Metrics& metrics);
   void count(DropReason reason) {
+    MESHD_ASSERT(static_cast<size_t>(reason) < kDropReasonCount);
     if (reason != DropReason::none) ++*counters_[static_cast<size_t>(reason)];
   }
   uint64_t value(DropReason reason) const {

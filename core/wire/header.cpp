@@ -61,6 +61,7 @@ void encode_header(const PacketHeader& h, std::span<uint8_t, kHeaderBytes> out) 
   put_u32(p + 40, h.session_id);
   put_u64(p + 44, h.counter);
   put_u16(p + 52, h.payload_length);
+  MESHD_ASSERT(p[0] == kMagic0 && p[1] == kMagic1 && p[7] == 0);  // reserved byte stays zero
 }
 
 namespace {
@@ -85,6 +86,7 @@ inline DropReason check_packet(std::span<const uint8_t> datagram, uint64_t w0) {
   if (payload_length > available) return DropReason::truncated;
   if (payload_length < available) return DropReason::length_mismatch;
   // payload_length <= kPayloadBytesMax follows from datagram.size() <= kPacketBytesMax.
+  MESHD_ASSERT(payload_length <= kPayloadBytesMax);
   return DropReason::none;
 }
 
@@ -120,6 +122,7 @@ DecodedPacket decode_packet(std::span<const uint8_t> datagram) {
                            datagram.first(kHeaderBytes), datagram.subspan(kHeaderBytes)};
     }
   }
+  MESHD_ASSERT(drop != DropReason::none);
   DecodedPacket d;
   d.drop = drop;
   return d;
@@ -127,7 +130,8 @@ DecodedPacket decode_packet(std::span<const uint8_t> datagram) {
 
 void header_aad(std::span<const uint8_t, kHeaderBytes> header, std::span<uint8_t, kHeaderBytes> aad) {
   std::memcpy(aad.data(), header.data(), kHeaderBytes);
-  aad[kHopCountOffset] = 0;
+  aad[kHopCountOffset] = 0;  // relays change it: never authenticated
+  MESHD_ASSERT(aad[0] == header[0] && aad[kHeaderBytes - 1] == header[kHeaderBytes - 1]);
 }
 
 }  // namespace meshd::wire

@@ -1,5 +1,6 @@
 #include "core/wire/node_id.h"
 
+#include "core/env/assert.h"
 #include "core/wire/byte_io.h"
 
 namespace meshd {
@@ -12,6 +13,7 @@ std::string NodeId::to_hex() const {
     out.push_back(kDigits[b >> 4]);
     out.push_back(kDigits[b & 15]);
   }
+  MESHD_ASSERT(out.size() == kNodeIdBytes * 2);
   return out;
 }
 

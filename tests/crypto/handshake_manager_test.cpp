@@ -3,129 +3,20 @@
 #include <catch2/catch.hpp>
 
 #include <cstring>
-#include <deque>
-#include <map>
 
-#include "core/crypto/handshake_manager.h"
+#include "tests/crypto/handshake_world.h"
 
 using namespace meshd;
 using namespace meshd::crypto;
+using namespace meshd::crypto::testing;
 using wire::DropReason;
 
-namespace {
-
-Key32 key_of(uint8_t v) {
-  Key32 k{};
-  k.fill(v);
-  return k;
-}
-
-Psk psk_of(uint8_t v) {
-  Psk p{};
-  p.fill(v);
-  return p;
-}
-
-struct Node {
-  // `endpoint` (default: seed) picks the address and handshake randomness:
-  // two Nodes with one seed and different endpoints are twins (one
-  // identity, e.g. a copied data directory, on two endpoints).
-  Node(uint8_t seed, const Psk& psk, HandshakeManagerConfig config = {}, uint8_t endpoint = 0)
-      : id_rng(key_of(seed)),
-        rng(key_of(static_cast<uint8_t>((endpoint != 0 ? endpoint : seed) + 100))),
-        identity(Identity::generate(id_rng)),
-        address{0x0a000000u + (endpoint != 0 ? endpoint : seed), 5000},
-        manager(std::make_unique<HandshakeManager>(identity, archive, psk, rng, config)) {}
-  RandomStream id_rng;
-  RandomStream rng;
-  Identity identity;
-  KeyArchive archive;
-  Address address;
-  std::unique_ptr<HandshakeManager> manager;
-  std::vector<DropReason> drops;
-  std::vector<HandshakeEvent> events;
-};
-
-struct World {
-  std::map<Address, Node*> nodes;
-  std::deque<std::pair<Address, OutPacket>> queue;  // (from, packet)
-  std::vector<std::pair<Address, OutPacket>> sent;   // every packet ever sent (attacker's view)
-  int64_t now_us = 1'000'000;
-  int64_t wall_us = 1'700'000'000'000'000;
-
-  void add(Node& n) { nodes[n.address] = &n; }
-  void push(const Address& from, HandshakeOutput out, Node& at) {
-    for (auto& e : out.events) at.events.push_back(e);
-    if (out.drop != DropReason::none) at.drops.push_back(out.drop);
-    for (auto& p : out.packets) {
-      sent.emplace_back(from, p);
-      queue.emplace_back(from, std::move(p));
-    }
-  }
-  void deliver(const Address& from, const OutPacket& p) {
-    auto it = nodes.find(p.to);
-    if (it == nodes.end()) return;
-    Node& n = *it->second;
-    const auto d = wire::decode_packet(p.bytes);
-    if (!d.ok()) {
-      n.drops.push_back(d.drop);
-      return;
-    }
-    push(n.address, n.manager->on_handshake_packet(from, d, now_us, wall_us), n);
-  }
-  void run() {
-    for (int guard = 0; guard < 10000 && !queue.empty(); ++guard) {
-      auto [from, p] = std::move(queue.front());
-      queue.pop_front();
-      deliver(from, p);
-    }
-  }
-  void connect(Node& a, Node& b) {
-    auto out = a.manager->connect(b.identity.node_id(), now_us, wall_us);
-    REQUIRE(out);
-    push(a.address, std::move(*out), a);
-  }
-};
-
-// Seals text from a to b and opens it at b; returns b's verdict.
-DropReason transfer(Node& a, Node& b, std::string_view text, int64_t now_us) {
-  auto p = a.manager->seal(b.identity.node_id(),
-                           std::span(reinterpret_cast<const uint8_t*>(text.data()), text.size()), now_us);
-  if (!p) return DropReason::unknown_session;
-  const auto d = wire::decode_packet(p->bytes);
-  REQUIRE(d.ok());
-  std::vector<uint8_t> out(d.payload.size());
-  size_t n = 0;
-  NodeId from;
-  const DropReason r = b.manager->open(d, out, n, from, now_us);
-  if (r == DropReason::none) {
-    CHECK(from == a.identity.node_id());
-    CHECK(std::string(out.begin(), out.begin() + static_cast<long>(n)) == text);
-  }
-  return r;
-}
-
-bool has_event(const Node& n, HandshakeEventKind kind) {
-  for (const auto& e : n.events) {
-    if (e.kind == kind) return true;
-  }
-  return false;
-}
-
-size_t count_drops(const Node& n, DropReason r) {
-  return static_cast<size_t>(std::count(n.drops.begin(), n.drops.end(), r));
-}
-
-}  // namespace
 
 TEST_CASE("handshake manager: IKpsk2 to a known key, then traffic both ways", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-  w.connect(a, b);
-  w.run();
+  w.add(a, b);
+  w.handshake(a, b, b.identity.public_key());
   CHECK(a.drops.empty());
   CHECK(b.drops.empty());
   REQUIRE(a.manager->has_session(b.identity.node_id(), w.now_us));
@@ -141,11 +32,8 @@ TEST_CASE("handshake manager: IKpsk2 to a known key, then traffic both ways", "[
 TEST_CASE("handshake manager: XXpsk3 first contact learns both keys", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, std::nullopt));
-  w.connect(a, b);
-  w.run();
+  w.add(a, b);
+  w.handshake(a, b, std::nullopt);
   CHECK(w.sent.size() == 3);
   REQUIRE(a.manager->has_session(b.identity.node_id(), w.now_us));
   REQUIRE(b.manager->has_session(a.identity.node_id(), w.now_us));
@@ -158,11 +46,8 @@ TEST_CASE("handshake manager: XXpsk3 first contact learns both keys", "[crypto][
 TEST_CASE("handshake manager: wrong PSK costs one hash and is dropped", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(8));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-  w.connect(a, b);
-  w.run();
+  w.add(a, b);
+  w.handshake(a, b, b.identity.public_key());
   CHECK(count_drops(b, DropReason::bad_cookie) == 1);
   CHECK_FALSE(a.manager->has_session(b.identity.node_id(), w.now_us));
 }
@@ -170,11 +55,8 @@ TEST_CASE("handshake manager: wrong PSK costs one hash and is dropped", "[crypto
 TEST_CASE("handshake manager: wrong static key for the peer fails", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9)), impostor(3, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, impostor.identity.public_key()));
-  w.connect(a, b);
-  w.run();
+  w.add(a, b);
+  w.handshake(a, b, impostor.identity.public_key());
   CHECK(count_drops(b, DropReason::handshake_failed) == 1);
   CHECK_FALSE(a.manager->has_session(b.identity.node_id(), w.now_us));
 }
@@ -182,11 +64,8 @@ TEST_CASE("handshake manager: wrong static key for the peer fails", "[crypto][hs
 TEST_CASE("handshake manager: replayed initiation never replaces the live session", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-  w.connect(a, b);
-  w.run();
+  w.add(a, b);
+  w.handshake(a, b, b.identity.public_key());
   REQUIRE(transfer(a, b, "confirm", w.now_us) == DropReason::none);
   const uint32_t live = b.manager->sessions(a.identity.node_id())->current()->local_index();
   const OutPacket initiation = w.sent.front().second;
@@ -218,17 +97,14 @@ TEST_CASE("handshake manager: a restart after the wall clock stepped back is fre
     HandshakeManagerConfig first;
     first.boot = 1;
     Node a(1, psk_of(9), first), b(2, psk_of(9));
-    w.add(a);
-    w.add(b);
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-    w.connect(a, b);
-    w.run();
+    w.add(a, b);
+    w.handshake(a, b, b.identity.public_key());
     REQUIRE(transfer(a, b, "before", w.now_us) == DropReason::none);
     // a restarts (same identity, state lost) with its wall clock 60 s behind.
     HandshakeManagerConfig second;
     second.boot = boot_after;
     a.manager = std::make_unique<HandshakeManager>(a.identity, a.archive, psk_of(9), a.rng, second);
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+    w.introduce(a, b, b.identity.public_key());
     w.wall_us -= 60 * kMicrosPerSecond;
     w.now_us += kMicrosPerSecond;
     w.connect(a, b);
@@ -247,9 +123,8 @@ TEST_CASE("handshake manager: a restart after the wall clock stepped back is fre
 TEST_CASE("handshake manager: a relay rewriting NodeIds breaks the handshake", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9)), c(3, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+  w.add(a, b);
+  w.introduce(a, b, b.identity.public_key());
   auto out = a.manager->connect(b.identity.node_id(), w.now_us, w.wall_us);
   REQUIRE(out);
   OutPacket p = out->packets.front();
@@ -274,7 +149,7 @@ TEST_CASE("handshake manager: reflected packets are dropped", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
   w.add(a);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+  w.introduce(a, b, b.identity.public_key());
   auto out = a.manager->connect(b.identity.node_id(), w.now_us, w.wall_us);
   REQUIRE(out);
   OutPacket p = out->packets.front();
@@ -289,12 +164,9 @@ TEST_CASE("handshake manager: simultaneous initiation resolves to one handshake"
     CAPTURE(xx);
     World w;
     Node a(1, psk_of(9)), b(2, psk_of(9));
-    w.add(a);
-    w.add(b);
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address,
-                                xx ? std::nullopt : std::optional(b.identity.public_key())));
-    REQUIRE(b.manager->add_peer(a.identity.node_id(), a.address,
-                                xx ? std::nullopt : std::optional(a.identity.public_key())));
+    w.add(a, b);
+    w.introduce(a, b, xx ? std::nullopt : std::optional(b.identity.public_key()));
+    w.introduce(b, a, xx ? std::nullopt : std::optional(a.identity.public_key()));
     w.connect(a, b);
     w.connect(b, a);
     w.run();
@@ -316,7 +188,7 @@ TEST_CASE("handshake manager: retries back off with jitter, then time out", "[cr
   config.retry_max_us = 8 * kMicrosPerSecond;
   config.handshake_timeout_us = 60 * kMicrosPerSecond;
   Node a(1, psk_of(9), config), b(2, psk_of(9));
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+  w.introduce(a, b, b.identity.public_key());
   auto first = a.manager->connect(b.identity.node_id(), w.now_us, w.wall_us);
   REQUIRE(first);
   const int64_t start = w.now_us;
@@ -350,11 +222,10 @@ TEST_CASE("handshake manager: under load, initiations need a cookie; spoofers ge
   loaded.handshake_rate_per_s = 1;
   loaded.handshake_burst = 1;
   Node a(1, psk_of(9)), b(2, psk_of(9), loaded), c(3, psk_of(9));
-  w.add(a);
-  w.add(b);
+  w.add(a, b);
   w.add(c);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-  REQUIRE(c.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+  w.introduce(a, b, b.identity.public_key());
+  w.introduce(c, b, b.identity.public_key());
   w.connect(a, b);  // uses the only token
   w.run();
   REQUIRE(a.manager->has_session(b.identity.node_id(), w.now_us));
@@ -378,9 +249,8 @@ TEST_CASE("handshake manager: under load, initiations need a cookie; spoofers ge
 TEST_CASE("handshake manager: a rotated key still answers during the grace", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
+  w.add(a, b);
+  w.introduce(a, b, b.identity.public_key());
   // b rotates: same NodeId, new key; the old identity moves to its archive.
   const Identity old = b.identity;
   b.archive = KeyArchive(/*grace_us=*/3600 * kMicrosPerSecond);
@@ -397,8 +267,8 @@ TEST_CASE("handshake manager: a rotated key still answers during the grace", "[c
     REQUIRE(a.manager->has_session(b.identity.node_id(), w.now_us));
     CHECK(transfer(a, b, "to the old key", w.now_us) == DropReason::none);
     // Once a learns the new key (signed announcement), the current key works.
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-    REQUIRE(b.manager->add_peer(a.identity.node_id(), a.address, a.identity.public_key()));
+    w.introduce(a, b, b.identity.public_key());
+    w.introduce(b, a, a.identity.public_key());
     w.now_us += 121 * kMicrosPerSecond;  // past rekey: a starts a new IK handshake
     w.wall_us += 121 * kMicrosPerSecond;
     w.push(a.address, a.manager->tick(w.now_us, w.wall_us), a);
@@ -419,11 +289,8 @@ TEST_CASE("handshake manager: time-based rekey keeps the old session for in-flig
           "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
-  REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, b.identity.public_key()));
-  w.connect(a, b);
-  w.run();
+  w.add(a, b);
+  w.handshake(a, b, b.identity.public_key());
   REQUIRE(transfer(a, b, "first", w.now_us) == DropReason::none);
   auto in_flight = a.manager->seal(b.identity.node_id(), std::vector<uint8_t>{1, 2, 3}, w.now_us);
   REQUIRE(in_flight);
@@ -449,10 +316,8 @@ TEST_CASE("handshake manager: handshake packet sizes match docs/protocol.md", "[
   for (bool xx : {false, true}) {
     World w;
     Node a(1, psk_of(9)), b(2, psk_of(9));
-    w.add(a);
-    w.add(b);
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address,
-                                xx ? std::nullopt : std::optional(b.identity.public_key())));
+    w.add(a, b);
+    w.introduce(a, b, xx ? std::nullopt : std::optional(b.identity.public_key()));
     w.connect(a, b);
     w.run();
     std::vector<size_t> sizes;
@@ -478,7 +343,7 @@ TEST_CASE("handshake manager: half-open XX responders are bounded, newest surviv
     initiators.push_back(std::make_unique<Node>(static_cast<uint8_t>(10 + i), psk_of(9)));
     Node& a = *initiators.back();
     w.add(a);
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, std::nullopt));
+    w.introduce(a, b, std::nullopt);
     w.connect(a, b);
   }
   // Deliver every message 1, then hold b's responses until all are in.
@@ -504,11 +369,8 @@ TEST_CASE("handshake manager: same seeds, same bytes (simulator determinism)", "
   auto run_once = [] {
     World w;
     Node a(1, psk_of(9)), b(2, psk_of(9));
-    w.add(a);
-    w.add(b);
-    REQUIRE(a.manager->add_peer(b.identity.node_id(), b.address, std::nullopt));
-    w.connect(a, b);
-    w.run();
+    w.add(a, b);
+    w.handshake(a, b, std::nullopt);
     std::vector<std::vector<uint8_t>> bytes;
     for (const auto& [from, p] : w.sent) bytes.push_back(p.bytes);
     auto sealed = a.manager->seal(b.identity.node_id(), std::vector<uint8_t>{7}, w.now_us);
@@ -523,8 +385,7 @@ TEST_CASE("handshake manager: first contact by address (XX probe) learns the res
           "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
+  w.add(a, b);
   auto out = a.manager->connect_address(b.address, w.now_us, w.wall_us);
   REQUIRE(out);
   REQUIRE(out->packets.size() == 1);
@@ -561,8 +422,7 @@ TEST_CASE("handshake manager: first contact by address (XX probe) learns the res
 TEST_CASE("handshake manager: two probes crossing resolve to one session", "[crypto][hsm]") {
   World w;
   Node a(1, psk_of(9)), b(2, psk_of(9));
-  w.add(a);
-  w.add(b);
+  w.add(a, b);
   auto pa = a.manager->connect_address(b.address, w.now_us, w.wall_us);
   auto pb = b.manager->connect_address(a.address, w.now_us, w.wall_us);
   REQUIRE(pa);
@@ -915,8 +775,8 @@ TEST_CASE("handshake manager twins: an XX twin is refused at message 3 and the n
   Node h(1, psk_of(9), twin_config(TwinPolicy::prefer_newest, 1));
   Node t(1, psk_of(9), twin_config(TwinPolicy::prefer_newest, 2), 7);
   for (Node* n : {&r, &h, &t}) w.add(*n);
-  REQUIRE(h.manager->add_peer(r.identity.node_id(), r.address, r.identity.public_key()));
-  REQUIRE(t.manager->add_peer(r.identity.node_id(), r.address, std::nullopt));
+  w.introduce(h, r, r.identity.public_key());
+  w.introduce(t, r, std::nullopt);
   w.connect(h, r);
   w.run();
   REQUIRE(transfer(h, r, "holder confirms", w.now_us) == DropReason::none);
@@ -933,4 +793,56 @@ TEST_CASE("handshake manager twins: an XX twin is refused at message 3 and the n
   w.deliver(r.address, notices[0]);
   CHECK(count_drops(t, DropReason::unexpected_handshake) == 1);
   CHECK(twin_events(t) == 1);
+}
+
+// --- Deadlines and limits ------------------------------------------------------
+
+TEST_CASE("handshake manager: next_deadline_us includes rekeys, and tick moves it forward", "[crypto][hsm][deadline]") {
+  World w;
+  Node a(1, psk_of(9)), b(2, psk_of(9));
+  w.add(a, b);
+  CHECK(a.manager->next_deadline_us() == INT64_MAX);  // nothing to do
+  w.handshake(a, b, b.identity.public_key());
+  REQUIRE(transfer(a, b, "confirm", w.now_us) == DropReason::none);
+  const SessionConfig session;
+  const int64_t established_us = w.now_us;
+  // Nothing in flight: the initiator's next work is its rekey; the
+  // responder's comes later (halfway from rekey_after to reject_after).
+  CHECK(a.manager->next_deadline_us() == established_us + session.rekey_after_us);
+  CHECK(b.manager->next_deadline_us() ==
+        established_us + (session.rekey_after_us + session.reject_after_us) / 2);
+  w.now_us = a.manager->next_deadline_us() - 1;
+  HandshakeOutput early = a.manager->tick(w.now_us, w.wall_us);
+  CHECK(early.packets.empty());
+  w.now_us += 1;
+  HandshakeOutput due = a.manager->tick(w.now_us, w.wall_us);
+  REQUIRE(due.packets.size() == 1);  // the rekey initiation
+  CHECK(a.manager->handshake_in_flight(b.identity.node_id()));
+  CHECK(a.manager->next_deadline_us() > w.now_us);
+  CHECK(a.manager->next_deadline_us() <= w.now_us + HandshakeManagerConfig{}.retry_initial_us * 4 / 3);
+  w.push(a.address, std::move(due), a);
+  w.run();
+  CHECK(a.manager->sessions(b.identity.node_id())->previous().has_value());  // rekeyed
+  CHECK(transfer(a, b, "after the rekey", w.now_us) == DropReason::none);
+}
+
+TEST_CASE("handshake manager: a full peer table drops new peers as peer_table_full, not rate_limited",
+          "[crypto][hsm][limits]") {
+  World w;
+  Node a(1, psk_of(9)), b(2, psk_of(9));
+  w.add(a, b);
+  for (uint32_t i = 0; i < kPeersMax; ++i) {
+    NodeId filler;
+    filler.bytes[0] = 0xee;
+    std::memcpy(filler.bytes.data() + 1, &i, sizeof i);
+    REQUIRE(b.manager->add_peer(filler, Address{0x0b000000u + i, 5000}, std::nullopt));
+  }
+  NodeId one_more;
+  one_more.bytes.fill(0xef);
+  CHECK(b.manager->add_peer(one_more, Address{}, std::nullopt).code() == Errc::too_large);
+  w.handshake(a, b, b.identity.public_key());
+  CHECK(count_drops(b, DropReason::peer_table_full) == 1);
+  CHECK_FALSE(has_event(a, HandshakeEventKind::established));
+  CHECK(b.manager->peer_count() == kPeersMax);
+  CHECK(wire::drop_reason_name(DropReason::peer_table_full) == "peer_table_full");
 }

@@ -260,3 +260,66 @@ TEST_CASE("transport: a restarted peer gets a session again without waiting for 
   REQUIRE_FALSE(m.at(1).received.empty());
   CHECK(m.at(1).received.back().text == "and is answered");
 }
+
+TEST_CASE("transport: the timer sleeps to its deadline, which includes the rekey", "[transport][deadline]") {
+  Mesh m(true);
+  m.send(0, "hello");
+  m.run_for_ms(100);
+  m.send(1, "back");
+  m.run_for_ms(100);
+  REQUIRE(m.at(1).received.size() == 1);
+  const NodeId id1 = m.at(1).transport.identity().node_id();
+  const crypto::PeerSessions* s = m.at(0).transport.handshakes().sessions(id1);
+  REQUIRE(s != nullptr);
+  REQUIRE(s->current().has_value());
+  REQUIRE(s->current()->initiator());
+  const int64_t established_us = s->current()->established_us();
+  const crypto::SessionConfig session;
+  // Quiet from here on: no polling interval stands in for the rekey timer.
+  CHECK(m.at(0).transport.next_deadline_us() <= established_us + session.rekey_after_us);
+  CHECK(m.at(0).transport.next_deadline_us() > m.world.now_us());
+  m.run_for_ms((session.rekey_after_us + 2 * kMicrosPerSecond) / 1000);
+  REQUIRE(s->current().has_value());
+  CHECK(s->current()->established_us() > established_us);  // rekeyed while idle
+  CHECK(m.at(0).transport.next_deadline_us() > m.world.now_us());
+}
+
+TEST_CASE("transport: idle entries of unconfigured peers are evicted and counted", "[transport][limits]") {
+  SecureTransportConfig config;
+  config.peer_idle_timeout_us = 30 * kMicrosPerSecond;
+  Mesh m(false, config);  // no configured peers: first contact by address
+  m.send(0, "first contact");
+  m.run_for_ms(200);
+  m.send(1, "reply");
+  m.run_for_ms(3000);
+  // After more than half the silence period, so node 1 answers with a
+  // passive keepalive: neither side is left waiting for an answer (which
+  // would keep it rehandshaking every silence period, i.e. not idle).
+  m.send(0, "late");
+  m.run_for_ms(500);
+  REQUIRE(m.at(0).received.size() == 1);
+  CHECK(m.at(0).transport.peer_entries() == 1);
+  CHECK(m.at(0).transport.peer_id(m.world.address_of(1)).has_value());
+  m.run_for_ms(config.peer_idle_timeout_us / 1000 + 1000);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(m.at(i).transport.peer_entries() == 0);
+    CHECK(m.metric(i, "meshd_transport_peers_evicted_total{reason=\"idle\"}") == 1);
+  }
+  CHECK_FALSE(m.at(0).transport.peer_id(m.world.address_of(1)).has_value());
+  // An evicted peer is only forgotten by address: the next send reaches it.
+  m.send(0, "again");
+  m.run_for_ms(500);
+  REQUIRE_FALSE(m.at(1).received.empty());
+  CHECK(m.at(1).received.back().text == "again");
+}
+
+TEST_CASE("transport: configured peers are never evicted", "[transport][limits]") {
+  SecureTransportConfig config;
+  config.peer_idle_timeout_us = 30 * kMicrosPerSecond;
+  Mesh m(true, config);
+  m.send(0, "hello");
+  m.run_for_ms(config.peer_idle_timeout_us / 1000 * 2);
+  CHECK(m.at(0).transport.peer_entries() == 1);
+  CHECK(m.metric(0, "meshd_transport_peers_evicted_total{reason=\"idle\"}") == 0);
+  CHECK(m.at(0).transport.peer_id(m.world.address_of(1)).has_value());
+}
