@@ -97,7 +97,7 @@ TEST_CASE("swim signed: a relay cannot forge, alter or invent a member's alive o
   world.start_all();
   world.run_until(1000);
   SwimService& svc = host->svc();
-  auto bad = [&] { return svc.dropped(kSwimServiceDropBadSignature); };
+  auto bad = [&] { return svc.dropped(SwimDrop::bad_signature); };
 
   // X's own signed alive, relayed by node 2: accepted, verified once.
   const MemberUpdate a1 = signed_alive(x, 5, 1);
@@ -128,7 +128,7 @@ TEST_CASE("swim signed: a relay cannot forge, alter or invent a member's alive o
   fake_left.id = x.node_id();
   fake_left.signature = relay.sign(update_signing_bytes(fake_left));
   svc.on_datagram(addr_n(2), test::gossip_datagram(relay.node_id(), {fake_left}));
-  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
+  CHECK(svc.dropped(SwimDrop::identity_rejected) == 1);
   // With X's key but a signature the relay made up: bad_signature.
   MemberUpdate forged_left = signed_left(x, 1);
   forged_left.signature[10] ^= 0x40;
@@ -143,7 +143,7 @@ TEST_CASE("swim signed: a relay cannot forge, alter or invent a member's alive o
   const Member* m = svc.member().table().find(x.node_id());
   CHECK(m->status == MemberStatus::left);
   CHECK(svc.member().table().update_of(x.node_id()) == left);
-  CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"bad_signature\"}") == 3);
+  CHECK(world.metrics(0).value(metric::kSwimDropped, SwimDrop::bad_signature) == 3);
 }
 
 TEST_CASE("swim signed: a service signs its own alive and left with its key",
