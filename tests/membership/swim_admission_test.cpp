@@ -6,8 +6,8 @@
 
 #include <map>
 
-#include "core/crypto/identity.h"
 #include "core/membership/swim.h"
+#include "tests/membership/swim_key_util.h"
 #include "tests/membership/swim_test_util.h"
 
 using namespace meshd;
@@ -15,39 +15,10 @@ using namespace meshd::membership;
 
 namespace {
 
-Address addr_n(uint8_t n) { return Address{0x0A000000u + n, 7000}; }
-
-crypto::Identity key_n(uint8_t n) {
-  crypto::SigningSeed seed{};
-  seed.fill(n);
-  return crypto::Identity::from_seed(seed);
-}
-
-SwimVerifier verifier_for(std::map<Address, NodeId> peers) {
-  SwimVerifier v;
-  v.peer_id = [peers](const Address& a) -> std::optional<NodeId> {
-    auto it = peers.find(a);
-    if (it == peers.end()) return std::nullopt;
-    return it->second;
-  };
-  v.derive_id = [](const PublicKeyBytes& k) { return crypto::node_id_from_public_key(k); };
-  v.verify = [](const PublicKeyBytes& k, std::span<const uint8_t> msg, const SignatureBytes& sig) {
-    return crypto::verify_signature(k, msg, sig);
-  };
-  return v;
-}
-
-MemberUpdate signed_alive(const crypto::Identity& key, uint8_t n, uint64_t inc, std::string hostname = {}) {
-  MemberUpdate u;
-  u.id = key.node_id();
-  u.incarnation = inc;
-  u.instance = 1;
-  u.address = addr_n(n);
-  u.public_key = key.public_key();
-  u.hostname = hostname.empty() ? "n" + std::to_string(n) : hostname;
-  u.signature = key.sign(update_signing_bytes(u));
-  return u;
-}
+using test::addr_n;
+using test::key_n;
+using test::signed_alive;
+using test::verifier_for;
 
 // Member 1 (key 1) whose transport authenticated key 2 at address 2.
 struct Fixture {
