@@ -151,7 +151,7 @@ class ProtocolDriver {
   void run() {
     while (!stopping_) {
       int64_t wake_at = machine_.next_deadline_us();
-      if (options_.late_wake && buggify(env_, *options_.late_wake)) {
+      if (options_.late_wake && wake_at != kNoDeadline && buggify(env_, *options_.late_wake)) {
         wake_at = std::max(wake_at, env_.clock.monotonic_us()) +
                   static_cast<int64_t>(env_.buggify->below(static_cast<uint64_t>(options_.late_wake_max_us) + 1));
       }
