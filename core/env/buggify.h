@@ -32,8 +32,12 @@ enum class BuggifyPoint : uint8_t {
   transport_early_rekey,      // a peer's session is rekeyed now: rekey with traffic in flight
   transport_keepalive_skipped,  // a passive keepalive is not sent: silence re-handshake path
   liveness_late_tick,         // the liveness fiber wakes late (<= 1/4 ping interval)
+  // SWIM (core/membership/swim.h): appended, so existing points keep their draws.
+  swim_push_pull_early,       // anti-entropy brought forward to this protocol period
+  swim_relay_refused,         // a ping_req refused as if the relay table were full
+  swim_gossip_skipped,        // a gossip round sends nothing (piggybacking carries the news)
 };
-constexpr size_t kBuggifyPoints = static_cast<size_t>(BuggifyPoint::liveness_late_tick) + 1;
+constexpr size_t kBuggifyPoints = static_cast<size_t>(BuggifyPoint::swim_gossip_skipped) + 1;
 std::string_view buggify_point_name(BuggifyPoint point);
 
 // Which points a run enables (shared by every node of the run).

@@ -16,6 +16,8 @@
 
 namespace meshd {
 
+// "No deadline": a wait that ends only when woken; a machine with no timer.
+constexpr int64_t kNoDeadline = INT64_MAX;
 constexpr int64_t kMicrosPerMilli = 1000;
 constexpr int64_t kMicrosPerSecond = 1000 * 1000;
 

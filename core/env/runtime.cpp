@@ -3,6 +3,7 @@
 #include <boost/context/fiber.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 
@@ -77,6 +78,7 @@ struct Runtime::Fiber {
 
 Runtime::Runtime(const Clock& clock, Limits limits) : clock_(clock), limits_(limits) {
   MESHD_ASSERT(limits_.fibers_max > 0 && limits_.stack_bytes >= 16 * 1024);
+  MESHD_ASSERT(limits_.run_steps_max > 0 && limits_.posted_max > 0 && limits_.timers_max > 0);
 }
 
 Runtime::~Runtime() { kill_all(); }
@@ -122,7 +124,8 @@ Result<Runtime::FiberId> Runtime::spawn(std::string_view name, std::function<voi
       });
   const FiberId id = f->id;
   fibers_.emplace(id, std::move(f));
-  ready_.push_back(ReadyItem{id, nullptr});
+  ready_.push_back(ReadyItem{id, nullptr, false});
+  MESHD_ASSERT(fibers_.size() <= limits_.fibers_max);
   return id;
 }
 
@@ -155,7 +158,8 @@ void Runtime::make_ready(Fiber& f, WakeReason reason) {
   }
   f.state = Fiber::State::ready;
   f.wake_reason = reason;
-  ready_.push_back(ReadyItem{f.id, nullptr});
+  ready_.push_back(ReadyItem{f.id, nullptr, false});
+  MESHD_ASSERT(f.waiting_on == nullptr && reason != WakeReason::none);
 }
 
 Status Runtime::park(WaitList& list, int64_t deadline_us) {
@@ -168,6 +172,7 @@ Status Runtime::park(WaitList& list, int64_t deadline_us) {
   f.waiting_on = &list;
   ++f.park_seq;
   list.fibers_.push_back(f.id);
+  MESHD_ASSERT(list.fibers_.size() <= limits_.fibers_max);
   if (deadline_us != kNoDeadline) {
     timers_.push(TimerEntry{deadline_us, next_timer_seq_++, f.id, f.park_seq});
   }
@@ -200,7 +205,7 @@ Status Runtime::yield() {
   Fiber& f = *current_;
   if (f.cancelled || killing_) return Status(Errc::cancelled);
   f.state = Fiber::State::ready;
-  ready_.push_back(ReadyItem{f.id, nullptr});
+  ready_.push_back(ReadyItem{f.id, nullptr, false});
   suspend_current();
   return f.cancelled ? Status(Errc::cancelled) : Status::ok();
 }
@@ -217,15 +222,25 @@ void Runtime::wake_all(WaitList& list) {
 }
 
 Runtime::TimerId Runtime::call_at(int64_t deadline_us, std::function<void()> fn) {
+  MESHD_ASSERT(fn != nullptr);
+  MESHD_ASSERT_MSG(timer_callbacks_.size() < limits_.timers_max, "call_at: timers_max pending callbacks");
   const uint64_t seq = next_timer_seq_++;
   timers_.push(TimerEntry{deadline_us, seq, 0, 0});
   timer_callbacks_.emplace(seq, std::move(fn));
+  stats_.timers_high_water = std::max(stats_.timers_high_water, timer_callbacks_.size());
+  MESHD_ASSERT(timers_.size() >= timer_callbacks_.size());
   return seq;
 }
 
 void Runtime::cancel_timer(TimerId id) { timer_callbacks_.erase(id); }
 
-void Runtime::post(std::function<void()> fn) { ready_.push_back(ReadyItem{0, std::move(fn)}); }
+void Runtime::post(std::function<void()> fn) {
+  MESHD_ASSERT(fn != nullptr);
+  MESHD_ASSERT_MSG(posted_waiting_ < limits_.posted_max, "post: posted_max callbacks waiting");
+  ready_.push_back(ReadyItem{0, std::move(fn), true});
+  ++posted_waiting_;
+  stats_.posted_high_water = std::max(stats_.posted_high_water, posted_waiting_);
+}
 
 std::optional<int64_t> Runtime::next_deadline_us() const {
   if (!ready_.empty()) return now_us();
@@ -242,7 +257,7 @@ bool Runtime::fire_one_due_timer(int64_t now) {
   if (t.fiber == 0) {
     auto it = timer_callbacks_.find(t.seq);
     if (it != timer_callbacks_.end()) {
-      ready_.push_back(ReadyItem{0, std::move(it->second)});
+      ready_.push_back(ReadyItem{0, std::move(it->second), false});
       timer_callbacks_.erase(it);
     }
     return true;
@@ -273,6 +288,10 @@ size_t Runtime::run_due() {
       ready_.pop_front();
       ++steps;
       if (item.fiber == 0) {
+        if (item.posted) {
+          MESHD_ASSERT(posted_waiting_ > 0);
+          --posted_waiting_;
+        }
         item.fn();
         continue;
       }
@@ -289,6 +308,7 @@ size_t Runtime::run_due() {
 
 void Runtime::resume(Fiber& f) {
   MESHD_ASSERT(current_ == nullptr);
+  MESHD_ASSERT(f.state == Fiber::State::ready);
   current_ = &f;
   f.state = Fiber::State::running;
   ++switches_;
@@ -305,6 +325,7 @@ void Runtime::resume(Fiber& f) {
 }
 
 void Runtime::suspend_current() {
+  MESHD_ASSERT(current_ != nullptr);
   Fiber& f = *current_;
 #ifdef MESHD_ASAN_FIBERS
   __sanitizer_start_switch_fiber(&f.fake_stack, f.scheduler_stack_bottom, f.scheduler_stack_size);
@@ -363,8 +384,10 @@ void Runtime::kill_all() {
   while (!fibers_.empty()) destroy(fibers_.begin()->first);
   killing_ = false;
   ready_.clear();
+  posted_waiting_ = 0;
   timer_callbacks_.clear();
   timers_ = {};
+  MESHD_ASSERT(fibers_.empty() && current_ == nullptr);
 }
 
 }  // namespace meshd

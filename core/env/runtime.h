@@ -23,7 +23,11 @@
 //    Errc::unavailable beyond it); run_due() performs at most
 //    Limits::run_steps_max steps and then returns with work still ready
 //    (next_deadline_us() then reports "now") so a livelock cannot hang the
-//    driver inside one call.
+//    driver inside one call. post() keeps at most Limits::posted_max
+//    callbacks waiting and call_at() at most Limits::timers_max callback
+//    timers pending; going beyond is a programming error (asserted: an
+//    unbounded producer, not load), and the high-water marks are kept
+//    (stats()) so a test can see how close a run came.
 // Not thread-safe.
 #pragma once
 
@@ -43,8 +47,6 @@
 
 namespace meshd {
 
-constexpr int64_t kNoDeadline = INT64_MAX;
-
 class Runtime {
  public:
   using FiberId = uint64_t;
@@ -54,6 +56,12 @@ class Runtime {
     size_t fibers_max = 256;
     size_t stack_bytes = 128 * 1024;
     size_t run_steps_max = 1'000'000;
+    size_t posted_max = 65'536;   // post()ed callbacks not yet run
+    size_t timers_max = 65'536;   // call_at() callbacks not yet due or cancelled
+  };
+  struct Stats {
+    size_t posted_high_water = 0;  // most post()ed callbacks waiting at once
+    size_t timers_high_water = 0;  // most call_at() callbacks pending at once
   };
 
   // A list of fibers parked on some condition (used by Event, Channel).
@@ -108,6 +116,8 @@ class Runtime {
   size_t run_due();
   void kill_all();
   uint64_t switches() const { return switches_; }
+  const Stats& stats() const { return stats_; }
+  const Limits& limits() const { return limits_; }
 
  private:
   struct Fiber;
@@ -124,6 +134,7 @@ class Runtime {
   struct ReadyItem {
     FiberId fiber = 0;             // non-zero: resume this fiber
     std::function<void()> fn;      // otherwise: run this callback
+    bool posted = false;           // fn came from post() (counts against posted_max)
   };
 
   void make_ready(Fiber& f, WakeReason reason);
@@ -138,6 +149,8 @@ class Runtime {
   std::priority_queue<TimerEntry, std::vector<TimerEntry>, std::greater<>> timers_;
   std::map<TimerId, std::function<void()>> timer_callbacks_;
   std::deque<ReadyItem> ready_;
+  size_t posted_waiting_ = 0;  // entries of ready_ that came from post()
+  Stats stats_;
   Fiber* current_ = nullptr;
   FiberId next_fiber_id_ = 1;
   uint64_t next_timer_seq_ = 1;

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "core/env/address.h"
+#include "core/env/protocol.h"
 #include "core/env/random.h"
 #include "core/membership/liveness_wire.h"
 
@@ -46,6 +47,7 @@ struct PeerSpec {
 
 enum class PeerState : uint8_t { unknown, up, down };
 std::string_view peer_state_name(PeerState state);
+inline std::string_view drop_reason_name(LivenessDrop reason) { return liveness_drop_name(reason); }
 
 struct PeerView {
   PeerSpec spec;
@@ -63,11 +65,6 @@ struct PeerView {
   std::array<int64_t, kOutstandingPingsMax> outstanding_sent_us{};
 };
 
-struct Outgoing {
-  Address to;
-  std::array<uint8_t, kLivenessMessageBytes> bytes;
-};
-
 struct VerdictChange {
   size_t peer;
   PeerState from;
@@ -76,23 +73,30 @@ struct VerdictChange {
 };
 
 struct LivenessOutput {
-  std::vector<Outgoing> send;
+  std::vector<Datagram> send;
   std::vector<VerdictChange> changes;
   std::vector<size_t> restarted;  // peers whose incarnation increased
 };
 
+// The protocol shape (core/env/protocol.h): driven by ProtocolDriver.
 class LivenessTracker {
  public:
+  using Output = LivenessOutput;
+  using Drop = LivenessDrop;
+  static constexpr size_t kDropReasons = kLivenessDropReasons;
+
   LivenessTracker(const LivenessConfig& config, std::vector<PeerSpec> peers, uint64_t incarnation,
                   RandomStream jitter, int64_t now_us);
 
-  // Sends due pings and applies timeouts. Call at next_tick_us() or later.
+  // Sends due pings and applies timeouts. Call at next_deadline_us() or
+  // later; afterwards next_deadline_us() > now_us (asserted).
   void on_tick(int64_t now_us, LivenessOutput& out);
   // Handles one datagram. Returns LivenessDrop::none if it was accepted.
-  LivenessDrop on_datagram(const Address& from, std::span<const uint8_t> bytes, int64_t now_us,
+  LivenessDrop on_datagram(int64_t now_us, const Address& from, std::span<const uint8_t> bytes,
                            LivenessOutput& out);
   // Earliest time on_tick() has work (next ping or next possible timeout).
-  int64_t next_tick_us() const;
+  int64_t next_deadline_us() const;
+  bool finished() const { return false; }  // runs until stopped
 
   const std::vector<PeerView>& peers() const { return peers_; }
   const LivenessConfig& config() const { return config_; }

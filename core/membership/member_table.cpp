@@ -120,6 +120,7 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
       r.identity_changed = true;
     }
     members_.emplace(u.id, std::move(m));
+    MESHD_ASSERT(members_.size() <= capacity_);
     r.created = true;
     r.verdict_changed = true;
     r.status_changed = true;
@@ -140,12 +141,16 @@ MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
     r.status_changed = u.status != m.status;
     take_verdict(m, u);
     if (r.status_changed) m.status_since_us = now_us;
+    MESHD_ASSERT(m.incarnation == u.incarnation && m.status == u.status);
   }
   // An accepted alive at the current incarnation is a heartbeat.
   if (u.status == MemberStatus::alive && m.status == MemberStatus::alive &&
       u.incarnation == m.incarnation && (r.verdict_changed || r.identity_changed)) {
     m.last_heard_us = now_us;
   }
+  // An alive verdict always has the identity that came with it.
+  MESHD_ASSERT(m.status != MemberStatus::alive || m.has_identity);
+  MESHD_ASSERT(!r.gained_identity || r.identity_changed);
   return r;
 }
 
@@ -162,6 +167,8 @@ void MemberTable::rtt_sample(const NodeId& id, int64_t rtt_us) {
 }
 
 std::vector<NodeId> MemberTable::reap(int64_t now_us, int64_t reap_after_us) {
+  MESHD_ASSERT(reap_after_us > 0);
+  const size_t before = members_.size();
   std::vector<NodeId> reaped;
   for (auto it = members_.begin(); it != members_.end();) {
     const Member& m = it->second;
@@ -174,6 +181,7 @@ std::vector<NodeId> MemberTable::reap(int64_t now_us, int64_t reap_after_us) {
       ++it;
     }
   }
+  MESHD_ASSERT(members_.size() + reaped.size() == before);
   return reaped;
 }
 
@@ -217,6 +225,7 @@ std::optional<NodeId> MemberTable::resolve_hostname(std::string_view hostname) c
 size_t MemberTable::count_active() const {
   size_t n = 0;
   for (const auto& [id, m] : members_) n += m.active() ? 1 : 0;
+  MESHD_ASSERT(n <= members_.size());
   return n;
 }
 

@@ -1,10 +1,12 @@
 // SwimMember: SWIM failure detection + Lifeguard + piggybacked gossip, as a
-// pure state machine (no Runtime, no Network, no Clock). Inputs: datagrams
-// (from, bytes, now_us), ticks (now_us), leave(). Outputs (SwimOutput):
-// datagrams to send and membership events. Every random choice comes from
-// the RandomStream given at construction, so a run is a function of its
-// inputs. A service drives it: tick at next_tick_us(), feed datagrams,
-// send what comes out (tests/membership/swim_service.h is one).
+// pure state machine (no Runtime, no Network, no Clock) in the one protocol
+// shape (core/env/protocol.h). Inputs: datagrams (now_us, from, bytes),
+// ticks (now_us), leave(), announce(). Outputs (SwimOutput): datagrams to
+// send, membership events and security findings. Every random choice
+// comes from the RandomStream given at construction, so a run is a
+// function of its inputs (and of the optional Buggify's fault points). A
+// driver runs it: tick at next_deadline_us(), feed datagrams, send what
+// comes out (SwimService runs it under ProtocolDriver).
 //
 // Protocol (docs/membership.md has the full text and the wire format):
 //  * Probing. Every protocol period one member is pinged, walking a
@@ -46,12 +48,15 @@
 //    as Serf does) so that two sides of a healed partition find each other.
 //  * Leave: our entry becomes `left` (sticky for the incarnation), is
 //    gossiped at once to gossip_fanout members and piggybacked until
-//    drained; probing stops. leave_drained() says when the service may stop.
+//    drained; probing stops. finished() once drained, or kLeaveDrainMaxUs
+//    after leave() at the latest: the driver then stops.
 //  * Reaping: failed/left entries are removed reap_after_us after their
 //    status last changed (checked once per protocol period).
 //  * Signatures: our own alive and left updates are signed with the
 //    Signer given at construction (update_signing_bytes); relayed updates
-//    keep their owner's signature. Verification is the service's.
+//    keep their owner's signature. Every datagram is decoded once and then
+//    checked against the identity rules (swim_admission.h) with the
+//    SwimVerifier given at construction, before anything in it is used.
 //  * Announcements: announce(content) re-announces us. Changed content is
 //    gossiped at once at a new incarnation; unchanged content at most once
 //    per reannounce_interval (the rest is counted as throttled). The member
@@ -71,6 +76,12 @@
 //    primary, and when it does not answer in time the alternates are pinged
 //    directly alongside the ping_reqs (an ack on any of them counts).
 //
+//  * Fault points (core/env/buggify.h, simulator only): swim_push_pull_early
+//    (the next anti-entropy exchange is brought forward to this period),
+//    swim_relay_refused (a ping_req is refused as if the relay table were
+//    full: the requester's missing-nack path), swim_gossip_skipped (a
+//    gossip round sends nothing: dissemination rides on piggybacking).
+//
 // Defaults are memberlist's DefaultLANConfig where it has an equivalent.
 #pragma once
 
@@ -83,9 +94,13 @@
 #include <vector>
 
 #include "core/env/address.h"
+#include "core/env/buggify.h"
+#include "core/env/clock.h"
+#include "core/env/protocol.h"
 #include "core/env/random.h"
 #include "core/membership/member_table.h"
 #include "core/membership/suspicion.h"
+#include "core/membership/swim_admission.h"
 #include "core/membership/swim_wire.h"
 
 namespace meshd::membership {
@@ -98,6 +113,9 @@ constexpr uint32_t kIndirectProbesMax = 16;
 constexpr uint32_t kGossipFanoutMax = 16;
 constexpr uint32_t kSuspicionVerifyPingsMax = 8;
 constexpr size_t kVerifySeqsMax = 64;  // recent verify-ping seqs whose acks are expected
+// A graceful leave keeps gossiping `left` at most this long (the member
+// normally drains in a few gossip intervals).
+constexpr int64_t kLeaveDrainMaxUs = 5 * kMicrosPerSecond;
 
 // What a node does when another endpoint announces its own identity.
 enum class IdentityPolicy : uint8_t { prefer_newest, prefer_oldest, allow_concurrent };
@@ -194,11 +212,8 @@ struct MemberEvent {
   int64_t at_us = 0;
 };
 
-struct SwimDatagram {
-  Address to;
-  SwimType type = SwimType::ping;
-  std::vector<uint8_t> bytes;
-};
+// The one datagram type (core/env/protocol.h); swim_type_of(bytes) names it.
+using SwimDatagram = Datagram;
 
 // A known key now announced from another host (its fingerprint digest
 // changed at a higher incarnation): the key was copied or the machine
@@ -211,10 +226,11 @@ struct FingerprintDrift {
 };
 
 struct SwimOutput {
-  std::vector<SwimDatagram> send;
+  std::vector<Datagram> send;
   std::vector<MemberEvent> events;
   std::vector<FingerprintDrift> drifts;
   std::vector<IdentityConflict> conflicts;
+  std::vector<IdentityRejection> rejections;  // datagrams the identity rules refused
 };
 
 struct SwimCounters {
@@ -236,19 +252,38 @@ struct SwimCounters {
   uint64_t announces_throttled = 0;      // unchanged, within reannounce_interval
   uint64_t alt_endpoint_pings = 0;
   uint64_t identity_conflicts = 0;
+  uint64_t identity_rejections = 0;      // datagrams refused by the identity rules
+  uint64_t signatures_verified = 0;
   std::array<uint64_t, kSwimDropReasons> dropped{};
 };
 
 class SwimMember {
  public:
-  SwimMember(const SwimConfig& config, const SwimIdentity& self, std::vector<Address> seeds,
-             RandomStream rng, int64_t now_us, UpdateSigner signer = {});
+  // The protocol shape (core/env/protocol.h).
+  using Output = SwimOutput;
+  using Drop = SwimDrop;
+  static constexpr size_t kDropReasons = kSwimDropReasons;
 
+  // signer: signs our alive/left updates (unset: zero signatures).
+  // verifier: the identity rules' oracle (swim_admission.h; unset: no rules).
+  // buggify: fault points (simulator only; null: none).
+  SwimMember(const SwimConfig& config, const SwimIdentity& self, std::vector<Address> seeds,
+             RandomStream rng, int64_t now_us, UpdateSigner signer = {}, SwimVerifier verifier = {},
+             Buggify* buggify = nullptr);
+
+  // Does the work due at now_us; afterwards next_deadline_us() > now_us
+  // unless finished() (asserted).
   void on_tick(int64_t now_us, SwimOutput& out);
-  SwimDrop on_datagram(const Address& from, std::span<const uint8_t> bytes, int64_t now_us,
+  // Decodes once, applies the identity rules, then acts. Returns why the
+  // datagram was dropped (SwimDrop::none: accepted); counted in counters().
+  SwimDrop on_datagram(int64_t now_us, const Address& from, std::span<const uint8_t> bytes,
                        SwimOutput& out);
-  // Earliest time on_tick() has work; always > the last tick's now_us.
-  int64_t next_tick_us() const;
+  // Earliest time on_tick() has work: every timer (probe, indirect phase,
+  // gossip, push-pull, join, re-announce, suspicions, verify pings, relays,
+  // the leave drain limit).
+  int64_t next_deadline_us() const;
+  // Left and drained (or kLeaveDrainMaxUs passed): nothing more to do.
+  bool finished() const { return leaving_ && (leave_expired_ || leave_drained()); }
   // Graceful leave: gossip `left`, stop probing. Idempotent.
   void leave(int64_t now_us, SwimOutput& out);
   bool leaving() const { return leaving_; }
@@ -258,7 +293,7 @@ class SwimMember {
   // changed → new incarnation, gossiped now; unchanged → gossiped again if
   // reannounce_interval has passed since the last announcement, else
   // throttled. Not while leaving or displaced.
-  AnnounceResult announce(const SwimAnnouncement& content, int64_t now_us, SwimOutput& out);
+  AnnounceResult announce(int64_t now_us, const SwimAnnouncement& content, SwimOutput& out);
   // We yielded our identity to a twin and take no further part.
   bool displaced() const { return displaced_.has_value(); }
   const std::optional<IdentityConflict>& displaced_by() const { return displaced_; }
@@ -350,6 +385,11 @@ class SwimMember {
   void tick_join(int64_t now_us, SwimOutput& out);
   void reap(int64_t now_us, SwimOutput& out);
   // Receiving.
+  // The identity rules (swim_admission.h); false: dropped with `drop` set.
+  bool admitted(const Address& from, const SwimMessage& m, SwimOutput& out, SwimDrop& drop);
+  SwimDrop count_drop(SwimDrop drop);
+  // A fault point fires now (never without a Buggify).
+  bool fault(BuggifyPoint point) { return buggify_ != nullptr && buggify_->fire(point); }
   void handle_ack(const SwimMessage& m, int64_t now_us, SwimOutput& out, SwimDrop& drop);
   void handle_ping_req(const Address& from, const SwimMessage& m, int64_t now_us, SwimOutput& out,
                        SwimDrop& drop);
@@ -370,6 +410,8 @@ class SwimMember {
   SwimConfig config_;
   SwimIdentity self_;
   UpdateSigner signer_;
+  SwimVerifier verifier_;
+  Buggify* buggify_ = nullptr;
   MemberUpdate self_update_;
   int64_t last_announce_us_ = 0;
   int64_t next_reannounce_us_ = 0;
@@ -381,6 +423,8 @@ class SwimMember {
   uint32_t health_ = 0;
   bool joined_ = false;
   bool leaving_ = false;
+  int64_t leave_deadline_us_ = 0;  // leaving_: finished by then, drained or not
+  bool leave_expired_ = false;
   // Set by refute() when a merged update accuses an incarnation of ours
   // we already refuted; on_datagram() answers its sender (stale_view_repair).
   bool stale_accusation_ = false;

@@ -37,6 +37,9 @@ std::string_view swim_drop_name(SwimDrop reason) {
     case SwimDrop::unexpected_ack: return "unexpected_ack";
     case SwimDrop::relay_full: return "relay_full";
     case SwimDrop::displaced: return "displaced";
+    case SwimDrop::sender_mismatch: return "sender_mismatch";
+    case SwimDrop::identity_rejected: return "identity_rejected";
+    case SwimDrop::bad_signature: return "bad_signature";
   }
   return "unknown";
 }
@@ -211,6 +214,14 @@ std::vector<uint8_t> encode(const SwimMessage& m) {
   auto bytes = encode(m, m.updates, &written);
   MESHD_ASSERT_MSG(written == m.updates.size(), "swim message does not fit one datagram");
   return bytes;
+}
+
+std::optional<SwimType> swim_type_of(std::span<const uint8_t> bytes) {
+  if (bytes.size() < 4 || !is_swim(bytes) || bytes[2] != kSwimVersion) return std::nullopt;
+  if (bytes[3] < static_cast<uint8_t>(SwimType::ping) || bytes[3] > static_cast<uint8_t>(SwimType::gossip)) {
+    return std::nullopt;
+  }
+  return static_cast<SwimType>(bytes[3]);
 }
 
 bool is_swim(std::span<const uint8_t> bytes) {

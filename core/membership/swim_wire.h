@@ -31,7 +31,8 @@
 //   signature (update_signing_bytes). Alive and left are the two facts
 //   only a node may state about itself; suspect/failed are anyone's
 //   observation and are not signed. The codec does not verify: the
-//   service does (it knows the keys), see swim_service.h.
+//   member's identity rules do (swim_admission.h), with the verifier the
+//   owner gives it.
 //   nothing may follow the last update (trailing bytes are dropped).
 //
 // Limits: an encoded message never exceeds the size the caller gives
@@ -90,15 +91,21 @@ struct SwimMessage {
 };
 
 // Why a datagram (or, in swim.h, a message) was dropped. The first group
-// is the codec's; the rest are the state machine's.
+// is the codec's; the second the state machine's; the last the identity
+// rules' (swim_admission.h), checked before the machine acts on anything.
 enum class SwimDrop : uint8_t {
   none = 0, truncated, bad_magic, bad_version, unknown_type, bad_flags, bad_status,
   too_many_updates, bad_hostname, trailing_bytes, bad_endpoints,
   from_self, not_for_us, unexpected_ack, relay_full,
   displaced,  // we yielded our identity to a twin (swim.h): we no longer take part
+  sender_mismatch,    // the sender is not the peer the transport authenticated
+  identity_rejected,  // an alive/left update about another node with a key not its own
+  bad_signature,      // an alive/left update whose signature does not verify
 };
-constexpr size_t kSwimDropReasons = static_cast<size_t>(SwimDrop::displaced) + 1;
+constexpr size_t kSwimDropReasons = static_cast<size_t>(SwimDrop::bad_signature) + 1;
 std::string_view swim_drop_name(SwimDrop reason);
+// The protocol shape's name for drop reasons (core/env/protocol.h).
+inline std::string_view drop_reason_name(SwimDrop reason) { return swim_drop_name(reason); }
 
 // Size of one update on the wire.
 size_t encoded_update_bytes(const MemberUpdate& u);
@@ -119,6 +126,9 @@ std::vector<uint8_t> encode(const SwimMessage& m);
 
 // Returns the message, or nullopt with *reason set.
 std::optional<SwimMessage> decode_swim(std::span<const uint8_t> bytes, SwimDrop* reason);
+// The message type of well-formed SWIM header bytes, without decoding the
+// rest (tests, observers); nullopt if the header is not SWIM v2.
+std::optional<SwimType> swim_type_of(std::span<const uint8_t> bytes);
 // True if bytes start with the SWIM magic (for dispatch).
 bool is_swim(std::span<const uint8_t> bytes);
 

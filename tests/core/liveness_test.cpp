@@ -58,13 +58,13 @@ TEST_CASE("liveness: ping, ack, up, RTT, then down after silence", "[liveness]")
 
   LivenessOutput bout;
   now += 2000;  // 2 ms one way
-  REQUIRE(b.on_datagram(kA, out.send[0].bytes, now, bout) == LivenessDrop::none);
+  REQUIRE(b.on_datagram(now, kA, out.send[0].bytes, bout) == LivenessDrop::none);
   REQUIRE(bout.send.size() == 1);  // the ACK
   CHECK(bout.send[0].to == kA);
 
   LivenessOutput aout;
   now += 2000;
-  REQUIRE(a.on_datagram(kB, bout.send[0].bytes, now, aout) == LivenessDrop::none);
+  REQUIRE(a.on_datagram(now, kB, bout.send[0].bytes, aout) == LivenessDrop::none);
   REQUIRE(aout.changes.size() == 1);
   CHECK(aout.changes[0].to == PeerState::up);
   CHECK(a.peers()[0].srtt_us == 4000);
@@ -72,13 +72,13 @@ TEST_CASE("liveness: ping, ack, up, RTT, then down after silence", "[liveness]")
 
   // The same ACK again is a duplicate: rejected, no state change.
   LivenessOutput dup;
-  CHECK(a.on_datagram(kB, bout.send[0].bytes, now, dup) == LivenessDrop::unexpected_ack);
+  CHECK(a.on_datagram(now, kB, bout.send[0].bytes, dup) == LivenessDrop::unexpected_ack);
 
   // Silence: down exactly down_after_ms after the last ACK, not before.
   LivenessOutput quiet;
   a.on_tick(now + 299'999, quiet);
   CHECK(quiet.changes.empty());
-  CHECK(a.next_tick_us() <= now + 300'000);
+  CHECK(a.next_deadline_us() <= now + 300'000);
   a.on_tick(now + 300'000, quiet);
   REQUIRE(quiet.changes.size() == 1);
   CHECK(quiet.changes[0].to == PeerState::down);
@@ -89,18 +89,18 @@ TEST_CASE("liveness: a spoofed ACK for a seq never sent does not raise a peer", 
   auto a = make(1, kB, 0);
   LivenessOutput out;
   auto forged = encode({LivenessType::ack, 9, 424242});
-  CHECK(a.on_datagram(kB, forged, 10, out) == LivenessDrop::unexpected_ack);
+  CHECK(a.on_datagram(10, kB, forged, out) == LivenessDrop::unexpected_ack);
   CHECK(a.peers()[0].state == PeerState::unknown);
   // An ACK from an address that is not a peer.
-  CHECK(a.on_datagram(Address{1, 1}, forged, 10, out) == LivenessDrop::unknown_peer);
+  CHECK(a.on_datagram(10, Address{1, 1}, forged, out) == LivenessDrop::unknown_peer);
 }
 
 TEST_CASE("liveness: a higher incarnation is reported as a restart", "[liveness]") {
   auto a = make(1, kB, 0);
   LivenessOutput out;
-  CHECK(a.on_datagram(kB, encode({LivenessType::ping, 3, 1}), 0, out) == LivenessDrop::none);
+  CHECK(a.on_datagram(0, kB, encode({LivenessType::ping, 3, 1}), out) == LivenessDrop::none);
   CHECK(out.restarted.empty());  // first contact is not a restart
-  CHECK(a.on_datagram(kB, encode({LivenessType::ping, 4, 2}), 0, out) == LivenessDrop::none);
+  CHECK(a.on_datagram(0, kB, encode({LivenessType::ping, 4, 2}), out) == LivenessDrop::none);
   CHECK(out.restarted.size() == 1);
   CHECK(a.peers()[0].restarts_seen == 1);
 }
@@ -127,10 +127,10 @@ TEST_CASE("liveness: ping jitter stays within the configured spread", "[liveness
     LivenessOutput out;
     t.on_tick(now, out);
     REQUIRE(out.send.size() == 1);
-    const int64_t gap = t.next_tick_us() - now;
+    const int64_t gap = t.next_deadline_us() - now;
     lo = std::min(lo, gap);
     hi = std::max(hi, gap);
-    now = t.next_tick_us();
+    now = t.next_deadline_us();
   }
   CHECK(lo >= 900'000);
   CHECK(hi <= 1'100'000);

@@ -16,7 +16,8 @@ TEST_CASE("runtime: spawned fibers run FIFO and sleeps wake in deadline order", 
   auto sleeper = [&](std::string name, int64_t delay_us) {
     return [&, name, delay_us] {
       log.push_back(name + ":start");
-      REQUIRE(rt.sleep_for(delay_us).is_ok());
+      // Inside a fiber: CHECK (a REQUIRE's exception cannot leave a fiber).
+      CHECK(rt.sleep_for(delay_us).is_ok());
       log.push_back(name + ":woke@" + std::to_string(clock.now_us));
     };
   };
@@ -33,7 +34,9 @@ TEST_CASE("runtime: a sleep does not end before its deadline", "[runtime]") {
   ManualClock clock;
   Runtime rt(clock);
   bool woke = false;
-  REQUIRE(rt.spawn("s", [&] { REQUIRE(rt.sleep_for(500).is_ok()); woke = true; }).is_ok());
+  // Inside a fiber CHECK, never REQUIRE: a REQUIRE throws, and an exception
+  // leaving a fiber body terminates the run instead of failing the test.
+  REQUIRE(rt.spawn("s", [&] { CHECK(rt.sleep_for(500).is_ok()); woke = true; }).is_ok());
   rt.run_due();
   clock.now_us += 499;
   rt.run_due();
@@ -112,14 +115,17 @@ TEST_CASE("runtime: blocking send waits for room", "[runtime]") {
   std::vector<std::string> log;
   REQUIRE(rt.spawn("tx", [&] {
     for (int i = 0; i < 3; ++i) {
-      REQUIRE(ch.send(i).is_ok());
+      const bool sent = ch.send(i).is_ok();
+      CHECK(sent);
+      if (!sent) return;
       log.push_back("sent" + std::to_string(i));
     }
   }).is_ok());
   REQUIRE(rt.spawn("rx", [&] {
     for (int i = 0; i < 3; ++i) {
       auto v = ch.recv();
-      REQUIRE(v.is_ok());
+      CHECK(v.is_ok());
+      if (!v.is_ok()) return;
       log.push_back("got" + std::to_string(*v));
     }
   }).is_ok());
@@ -202,4 +208,33 @@ TEST_CASE("runtime: run_due is bounded by run_steps_max under a livelock", "[run
   stop = true;
   rt.run_due();
   CHECK(rt.fiber_count() == 0);
+}
+
+TEST_CASE("runtime: post and call_at are bounded, their high-water marks kept", "[runtime]") {
+  ManualClock clock;
+  Runtime::Limits limits;
+  limits.posted_max = 8;
+  limits.timers_max = 4;
+  Runtime rt(clock, limits);
+  CHECK(rt.limits().posted_max == 8);
+  int ran = 0;
+  for (int i = 0; i < 5; ++i) rt.post([&] { ++ran; });
+  CHECK(rt.stats().posted_high_water == 5);
+  rt.run_due();
+  CHECK(ran == 5);
+  // Drained: the bound counts waiting callbacks, not callbacks ever posted.
+  for (int i = 0; i < 8; ++i) rt.post([&] { ++ran; });
+  CHECK(rt.stats().posted_high_water == 8);
+  rt.run_due();
+  CHECK(ran == 13);
+
+  std::vector<Runtime::TimerId> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(rt.call_at(clock.now_us + 100 + i, [&] { ++ran; }));
+  CHECK(rt.stats().timers_high_water == 4);
+  rt.cancel_timer(ids[0]);
+  // The cancelled one no longer counts: another fits under timers_max.
+  rt.call_at(clock.now_us + 50, [&] { ++ran; });
+  clock.run_until(rt, clock.now_us + 1000);
+  CHECK(ran == 13 + 4);
+  CHECK(rt.stats().timers_high_water == 4);
 }

@@ -69,7 +69,7 @@ struct Mesh {
       auto it = members.find(queue[i].second.to);
       if (it == members.end()) continue;
       SwimOutput reply;
-      it->second->on_datagram(queue[i].first, queue[i].second.bytes, now_us, reply);
+      it->second->on_datagram(now_us, queue[i].first, queue[i].second.bytes, reply);
       ++delivered;
       for (auto& d : reply.send) queue.emplace_back(queue[i].second.to, std::move(d));
     }
@@ -77,11 +77,11 @@ struct Mesh {
   void run_until(int64_t until_us) {
     while (true) {
       int64_t next = INT64_MAX;
-      for (auto& [a, m] : members) next = std::min(next, m->next_tick_us());
+      for (auto& [a, m] : members) next = std::min(next, m->next_deadline_us());
       if (next > until_us) break;
       now_us = next;
       for (auto& [a, m] : members) {
-        if (m->next_tick_us() > now_us) continue;
+        if (m->next_deadline_us() > now_us) continue;
         SwimOutput out;
         m->on_tick(now_us, out);
         deliver(a, out);
@@ -168,14 +168,14 @@ TEST_CASE("swim twins: a past life's alive (lower incarnation, another address) 
   SwimMember a(fast(), identity(5, 5, 3), {}, Random::from_seed(1).stream("t", "swim"), 0);
   SwimOutput out;
   MemberUpdate old_life = alive_of(identity(5, 7, 2));  // instance 2 moved from address 7
-  a.on_datagram(addr_of(1), test::gossip_datagram(id_of(1), {old_life}), 10, out);
+  a.on_datagram(10, addr_of(1), test::gossip_datagram(id_of(1), {old_life}), out);
   CHECK(out.conflicts.empty());
   CHECK_FALSE(a.displaced());
   CHECK(a.incarnation() == uint64_t{3} << 20);
   // The same address at a higher incarnation is our own stale news: refuted.
   MemberUpdate stale = alive_of(identity(5, 5, 3));
   stale.incarnation += 4;
-  a.on_datagram(addr_of(1), test::gossip_datagram(id_of(1), {stale}), 20, out);
+  a.on_datagram(20, addr_of(1), test::gossip_datagram(id_of(1), {stale}), out);
   CHECK(out.conflicts.empty());
   CHECK(a.incarnation() == stale.incarnation + 1);
 }
@@ -186,15 +186,15 @@ TEST_CASE("swim announce: changed content goes at once, unchanged is throttled t
   c.reannounce_interval_us = 60'000'000;
   SwimMember a(c, identity(1, 1, 1), {}, Random::from_seed(1).stream("t", "swim"), 0);
   SwimOutput out;
-  a.on_datagram(addr_of(2), test::gossip_datagram(id_of(2), {alive_of(identity(2, 2, 1))}), 0, out);
+  a.on_datagram(0, addr_of(2), test::gossip_datagram(id_of(2), {alive_of(identity(2, 2, 1))}), out);
   SwimAnnouncement content = a.self();
   const uint64_t inc0 = a.incarnation();
 
-  CHECK(a.announce(content, 1'000'000, out) == AnnounceResult::throttled);
+  CHECK(a.announce(1'000'000, content, out) == AnnounceResult::throttled);
   CHECK(a.incarnation() == inc0);
   content.capability_digest = 0x1234;
   out = {};
-  CHECK(a.announce(content, 2'000'000, out) == AnnounceResult::changed);
+  CHECK(a.announce(2'000'000, content, out) == AnnounceResult::changed);
   CHECK(a.incarnation() == inc0 + 1);
   REQUIRE_FALSE(out.send.empty());  // gossiped now, not at the next tick
   SwimDrop why;
@@ -204,16 +204,16 @@ TEST_CASE("swim announce: changed content goes at once, unchanged is throttled t
   CHECK(m->updates[0].id == id_of(1));
   CHECK(m->updates[0].capability_digest == 0x1234);
   // Identical again: throttled until the interval has passed since the change.
-  CHECK(a.announce(content, 30'000'000, out) == AnnounceResult::throttled);
-  CHECK(a.announce(content, 61'999'999, out) == AnnounceResult::throttled);
-  CHECK(a.announce(content, 62'000'000, out) == AnnounceResult::refreshed);
+  CHECK(a.announce(30'000'000, content, out) == AnnounceResult::throttled);
+  CHECK(a.announce(61'999'999, content, out) == AnnounceResult::throttled);
+  CHECK(a.announce(62'000'000, content, out) == AnnounceResult::refreshed);
   CHECK(a.incarnation() == inc0 + 1);  // a refresh is the same fact again
   CHECK(a.counters().announces_throttled == 3);
   CHECK(a.counters().announces_changed == 1);
   CHECK(a.counters().announces_refreshed == 1);
   // A leaving member announces nothing.
   a.leave(63'000'000, out);
-  CHECK(a.announce(content, 200'000'000, out) == AnnounceResult::not_running);
+  CHECK(a.announce(200'000'000, content, out) == AnnounceResult::not_running);
 }
 
 TEST_CASE("swim announce: a member re-announces itself every interval on its own",
@@ -237,14 +237,14 @@ TEST_CASE("swim endpoints: a multi-homed member is pinged on its alternates when
   b.alt_endpoints.push(addr_of(20));
   b.alt_endpoints.push(addr_of(21));
   SwimOutput out;
-  a.on_datagram(addr_of(2), test::gossip_datagram(id_of(2), {alive_of(b)}), 0, out);
+  a.on_datagram(0, addr_of(2), test::gossip_datagram(id_of(2), {alive_of(b)}), out);
   REQUIRE(a.table().find(id_of(2))->alt_endpoints == b.alt_endpoints);
   // Tick until the probe of node 2 reaches its indirect phase.
   std::optional<uint64_t> seq;
   std::vector<Address> pinged;
   for (int i = 0; i < 20 && pinged.size() < 3; ++i) {
     out = {};
-    a.on_tick(a.next_tick_us(), out);
+    a.on_tick(a.next_deadline_us(), out);
     for (const auto& d : out.send) {
       SwimDrop why;
       auto m = decode_swim(d.bytes, &why);
@@ -264,8 +264,8 @@ TEST_CASE("swim endpoints: a multi-homed member is pinged on its alternates when
   ack.sender = id_of(2);
   ack.seq = *seq;
   out = {};
-  CHECK(a.on_datagram(addr_of(21), encode(ack), a.next_tick_us() - 1, out) == SwimDrop::none);
-  for (int i = 0; i < 5; ++i) a.on_tick(a.next_tick_us(), out);
+  CHECK(a.on_datagram(a.next_deadline_us() - 1, addr_of(21), encode(ack), out) == SwimDrop::none);
+  for (int i = 0; i < 5; ++i) a.on_tick(a.next_deadline_us(), out);
   CHECK(a.table().find(id_of(2))->status == MemberStatus::alive);
   CHECK(a.counters().probes_failed == 0);
 }
@@ -279,10 +279,10 @@ TEST_CASE("swim: every datagram respects datagram_bytes_max, full states include
   size_t largest = 0, sent = 0;
   for (int step = 0; step < 200; ++step) {
     int64_t next = INT64_MAX;
-    for (auto& [a, m] : mesh.members) next = std::min(next, m->next_tick_us());
+    for (auto& [a, m] : mesh.members) next = std::min(next, m->next_deadline_us());
     mesh.now_us = next;
     for (auto& [a, m] : mesh.members) {
-      if (m->next_tick_us() > next) continue;
+      if (m->next_deadline_us() > next) continue;
       SwimOutput out;
       m->on_tick(next, out);
       for (const auto& d : out.send) largest = std::max(largest, d.bytes.size());

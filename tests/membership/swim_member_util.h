@@ -3,6 +3,8 @@
 // update, a member built at incarnation 1, and stepping to a time.
 #pragma once
 
+#include <catch2/catch.hpp>
+
 #include <algorithm>
 #include <string>
 
@@ -39,9 +41,34 @@ inline bool has_event(const SwimOutput& out, size_t n, MemberEventKind kind) {
   return std::any_of(out.events.begin(), out.events.end(),
                      [&](const MemberEvent& e) { return e.id == id_of(n) && e.kind == kind; });
 }
+// Step limit of the hand-stepping helpers: a regression that stops the
+// awaited thing from happening fails the test instead of hanging it.
+constexpr size_t kTicksMax = 100'000;
+
 // Ticks `s` at each of its deadlines up to `until_us`, collecting output.
 inline void run_to(SwimMember& s, int64_t until_us, SwimOutput& out) {
-  while (s.next_tick_us() <= until_us) s.on_tick(s.next_tick_us(), out);
+  size_t ticks = 0;
+  while (s.next_deadline_us() <= until_us && ticks++ < kTicksMax) s.on_tick(s.next_deadline_us(), out);
+  REQUIRE(s.next_deadline_us() > until_us);
+}
+
+// Ticks `s` at its next deadline until done(step, t) holds for one tick's
+// output `step` at time t (also appended to *all), at most `ticks_max`
+// ticks. Returns whether it did.
+template <class Done>
+bool tick_until(SwimMember& s, Done done, SwimOutput* all = nullptr, size_t ticks_max = kTicksMax) {
+  for (size_t i = 0; i < ticks_max; ++i) {
+    const int64_t t = s.next_deadline_us();
+    SwimOutput step;
+    s.on_tick(t, step);
+    const bool hit = done(step, t);
+    if (all) {
+      for (auto& d : step.send) all->send.push_back(std::move(d));
+      for (auto& e : step.events) all->events.push_back(e);
+    }
+    if (hit) return true;
+  }
+  return false;
 }
 
 }  // namespace meshd::membership::test

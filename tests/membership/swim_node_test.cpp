@@ -104,7 +104,8 @@ struct HostWorld {
     world.start_all();
     world.run_until(1000);
   }
-  int64_t metric(std::string_view series) { return world.metrics(0).value(series); }
+  template <class... Key>
+  int64_t metric(const Key&... key) { return world.metrics(0).value(key...); }
 };
 
 }  // namespace
@@ -115,17 +116,17 @@ TEST_CASE("swim service: a sender other than the authenticated peer is dropped a
   SwimService& svc = w.host->svc();
   // Honest: node 2 speaks for itself from its own address.
   svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(id_n(2), 1, key_for(id_n(2), 0), "two", 2)}));
-  CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 0);
+  CHECK(svc.dropped(SwimDrop::sender_mismatch) == 0);
   REQUIRE(svc.member().table().find(id_n(2)) != nullptr);
   // Node 3's session claims to be node 2: dropped, nothing merged.
   svc.on_datagram(addr_n(3), test::gossip_datagram(id_n(2), {alive_of(id_n(4), 1, key_for(id_n(4), 0), "four", 4)}));
-  CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 1);
+  CHECK(svc.dropped(SwimDrop::sender_mismatch) == 1);
   CHECK(svc.member().table().find(id_n(4)) == nullptr);
   // No authenticated peer at all at that address: also dropped.
   svc.on_datagram(addr_n(9), test::gossip_datagram(id_n(9), {}));
-  CHECK(svc.dropped(kSwimServiceDropSenderMismatch) == 2);
-  CHECK(w.metric("meshd_swim_dropped_total{reason=\"sender_mismatch\"}") == 2);
-  CHECK(w.metric("meshd_security_events_total{kind=\"identity_claim_rejected\"}") == 2);
+  CHECK(svc.dropped(SwimDrop::sender_mismatch) == 2);
+  CHECK(w.metric(metric::kSwimDropped, SwimDrop::sender_mismatch) == 2);
+  CHECK(w.metric(metric::kSecurityEvents, metric::SecurityEvent::identity_claim_rejected) == 2);
 }
 
 TEST_CASE("swim service: third-party alive claims must match the bound key or the derived id",
@@ -135,23 +136,23 @@ TEST_CASE("swim service: third-party alive claims must match the bound key or th
   const NodeId x = id_n(5);
   // Unknown X, relayed by node 2 with a key whose derived id is not X: rejected.
   svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(x, 1, key_for(id_n(6), 0), "x", 5)}));
-  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
+  CHECK(svc.dropped(SwimDrop::identity_rejected) == 1);
   CHECK(svc.member().table().find(x) == nullptr);
   // Unknown X with its own key (derive(key) == X): accepted and bound.
   svc.on_datagram(addr_n(2), test::gossip_datagram(id_n(2), {alive_of(x, 1, key_for(x, 0), "x", 5)}));
-  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
+  CHECK(svc.dropped(SwimDrop::identity_rejected) == 1);
   REQUIRE(svc.member().table().find(x) != nullptr);
   CHECK(svc.member().table().find(x)->public_key == key_for(x, 0));
   // Known X, relayed by node 3 with another key (still "deriving" to X): rejected.
   svc.on_datagram(addr_n(3), test::gossip_datagram(id_n(3), {alive_of(x, 2, key_for(x, 7), "x", 5)}));
-  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 2);
+  CHECK(svc.dropped(SwimDrop::identity_rejected) == 2);
   CHECK(svc.member().table().find(x)->public_key == key_for(x, 0));
   CHECK(svc.member().table().find(x)->incarnation == 1);
   // The same key relayed again at a higher incarnation: accepted.
   svc.on_datagram(addr_n(3), test::gossip_datagram(id_n(3), {alive_of(x, 2, key_for(x, 0), "x", 5)}));
-  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 2);
+  CHECK(svc.dropped(SwimDrop::identity_rejected) == 2);
   CHECK(svc.member().table().find(x)->incarnation == 2);
-  CHECK(w.metric("meshd_swim_dropped_total{reason=\"identity_rejected\"}") == 2);
+  CHECK(w.metric(metric::kSwimDropped, SwimDrop::identity_rejected) == 2);
   CHECK(svc.identity_rejections() == 2);
 }
 
@@ -212,11 +213,11 @@ TEST_CASE("node: SWIM runs over the encrypted transport, answers 'members', leav
   for (const auto& m : members["members"]) CHECK(m["status"] == "alive");
   CHECK(n0.handle_control({{"cmd", "status"}})["membership"]["self"]["id"] == members["self"]["id"]);
   CHECK(world.metrics(0).value("meshd_node_dropped_total{reason=\"unknown_protocol\"}") == 0);
-  CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"sender_mismatch\"}") == 0);
-  CHECK(world.metrics(0).value("meshd_swim_received_total") > 0);
+  CHECK(world.metrics(0).value(metric::kSwimDropped, SwimDrop::sender_mismatch) == 0);
+  CHECK(world.metrics(0).value(metric::kSwimReceived) > 0);
   // Every alive update was signed and verified; none failed.
   CHECK(members["counters"]["signatures_verified"].get<uint64_t>() >= n - 1);
-  CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"bad_signature\"}") == 0);
+  CHECK(world.metrics(0).value(metric::kSwimDropped, SwimDrop::bad_signature) == 0);
 
   // Announce new capabilities: a new incarnation, gossiped at once, and
   // every member sees the new digest; the same announcement again is throttled.
@@ -312,7 +313,7 @@ TEST_CASE("node: SWIM datagrams fit the encrypted transport's payload (no full-s
   for (size_t i = 0; i < 9; ++i) {
     INFO("node " << i);
     CHECK(svcs[i]->node().swim()->member().config().datagram_bytes_max == transport::kTransportPayloadBytesMax);
-    CHECK(world.metrics(i).value("meshd_swim_send_failed_total") == 0);
+    CHECK(world.metrics(i).value(metric::kSwimSendFailed) == 0);
     CHECK(svcs[i]->node().swim()->member().table().count_active() == 9);
   }
 }

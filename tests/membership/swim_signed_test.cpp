@@ -6,6 +6,7 @@
 #include "core/crypto/identity.h"
 #include "core/membership/swim_service.h"
 #include "sim/world.h"
+#include "tests/membership/swim_key_util.h"
 #include "tests/membership/swim_test_util.h"
 
 using namespace meshd;
@@ -13,25 +14,14 @@ using namespace meshd::membership;
 
 namespace {
 
-Address addr_n(uint8_t n) { return Address{0x0A000000u + n, 7000}; }
-
-crypto::Identity key_n(uint8_t n) {
-  crypto::SigningSeed seed{};
-  seed.fill(n);
-  return crypto::Identity::from_seed(seed);
-}
+using test::addr_n;
+using test::key_n;
+using test::signed_alive;
+using test::signed_left;
 
 IdentityRules rules_for(const crypto::Identity& me, std::map<Address, NodeId> peers) {
   IdentityRules r;
-  r.peer_id = [peers](const Address& a) -> std::optional<NodeId> {
-    auto it = peers.find(a);
-    if (it == peers.end()) return std::nullopt;
-    return it->second;
-  };
-  r.derive_id = [](const PublicKeyBytes& k) { return crypto::node_id_from_public_key(k); };
-  r.verify = [](const PublicKeyBytes& k, std::span<const uint8_t> msg, const SignatureBytes& sig) {
-    return crypto::verify_signature(k, msg, sig);
-  };
+  static_cast<SwimVerifier&>(r) = test::verifier_for(std::move(peers));
   r.sign = [me](std::span<const uint8_t> msg) { return me.sign(msg); };
   return r;
 }
@@ -46,29 +36,6 @@ SwimIdentity self_of(const crypto::Identity& key, uint8_t n) {
   s.instance = 1;
   return s;
 }
-
-MemberUpdate signed_alive(const crypto::Identity& key, uint8_t n, uint64_t inc) {
-  MemberUpdate u;
-  u.id = key.node_id();
-  u.incarnation = inc;
-  u.instance = 1;
-  u.address = addr_n(n);
-  u.public_key = key.public_key();
-  u.hostname = "n" + std::to_string(n);
-  u.signature = key.sign(update_signing_bytes(u));
-  return u;
-}
-
-MemberUpdate signed_left(const crypto::Identity& key, uint64_t inc) {
-  MemberUpdate u;
-  u.id = key.node_id();
-  u.incarnation = inc;
-  u.status = MemberStatus::left;
-  u.public_key = key.public_key();
-  u.signature = key.sign(update_signing_bytes(u));
-  return u;
-}
-
 
 class Host final : public sim::Service {
  public:
@@ -97,7 +64,7 @@ TEST_CASE("swim signed: a relay cannot forge, alter or invent a member's alive o
   world.start_all();
   world.run_until(1000);
   SwimService& svc = host->svc();
-  auto bad = [&] { return svc.dropped(kSwimServiceDropBadSignature); };
+  auto bad = [&] { return svc.dropped(SwimDrop::bad_signature); };
 
   // X's own signed alive, relayed by node 2: accepted, verified once.
   const MemberUpdate a1 = signed_alive(x, 5, 1);
@@ -128,7 +95,7 @@ TEST_CASE("swim signed: a relay cannot forge, alter or invent a member's alive o
   fake_left.id = x.node_id();
   fake_left.signature = relay.sign(update_signing_bytes(fake_left));
   svc.on_datagram(addr_n(2), test::gossip_datagram(relay.node_id(), {fake_left}));
-  CHECK(svc.dropped(kSwimServiceDropIdentityRejected) == 1);
+  CHECK(svc.dropped(SwimDrop::identity_rejected) == 1);
   // With X's key but a signature the relay made up: bad_signature.
   MemberUpdate forged_left = signed_left(x, 1);
   forged_left.signature[10] ^= 0x40;
@@ -143,7 +110,7 @@ TEST_CASE("swim signed: a relay cannot forge, alter or invent a member's alive o
   const Member* m = svc.member().table().find(x.node_id());
   CHECK(m->status == MemberStatus::left);
   CHECK(svc.member().table().update_of(x.node_id()) == left);
-  CHECK(world.metrics(0).value("meshd_swim_dropped_total{reason=\"bad_signature\"}") == 3);
+  CHECK(world.metrics(0).value(metric::kSwimDropped, SwimDrop::bad_signature) == 3);
 }
 
 TEST_CASE("swim signed: a service signs its own alive and left with its key",

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/membership/suspicion.h"
-#include "tests/membership/swim_service.h"
+#include "tests/membership/swim_test_service.h"
 
 namespace meshd::membership::test {
 

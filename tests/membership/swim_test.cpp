@@ -93,58 +93,44 @@ TEST_CASE("swim: a silent member is pinged, ping-req'd, suspected, then failed",
   c.health_scales_suspicion = scaled;
   SwimMember a = make(1, c);
   SwimOutput out;
-  REQUIRE(a.on_datagram(addr_of(2), gossip(2, {alive(2), alive(3)}), 0, out) == SwimDrop::none);
+  REQUIRE(a.on_datagram(0, addr_of(2), gossip(2, {alive(2), alive(3)}), out) == SwimDrop::none);
   CHECK(has_event(out, 2, MemberEventKind::joined));
   CHECK(has_event(out, 3, MemberEventKind::joined));
   CHECK(a.table().count_active() == 3);
 
-  // The first probe: a ping to one of the two.
-  out = {};
-  const int64_t t0 = a.next_tick_us();
-  a.on_tick(t0, out);
+  // The first probe: a ping to one of the two (gossip ticks may come first).
   std::optional<SwimMessage> ping;
   Address ping_to;
-  for (size_t i = 0; i < out.send.size(); ++i) {
-    if (out.send[i].type == SwimType::ping) {
-      ping = decoded(out)[i];
-      ping_to = out.send[i].to;
-    }
-  }
-  // Gossip ticks may come first; step until the ping.
-  while (!ping) {
-    out = {};
-    const int64_t t = a.next_tick_us();
-    a.on_tick(t, out);
-    for (size_t i = 0; i < out.send.size(); ++i) {
-      if (out.send[i].type == SwimType::ping) {
-        ping = decoded(out)[i];
-        ping_to = out.send[i].to;
+  REQUIRE(tick_until(a, [&](const SwimOutput& step, int64_t) {
+    for (size_t i = 0; i < step.send.size(); ++i) {
+      if (swim_type_of(step.send[i].bytes) == SwimType::ping) {
+        ping = decoded(step)[i];
+        ping_to = step.send[i].to;
       }
     }
-  }
+    return ping.has_value();
+  }));
   const size_t target = ping_to == addr_of(2) ? 2 : 3;
   const size_t helper = 5 - target;
   CHECK(ping->target == id_of(target));
 
   // No ack: after probe_timeout a ping_req goes to the other member.
-  out = {};
   SwimOutput all;
-  bool saw_req = false;
-  while (!saw_req) {
-    out = {};
-    a.on_tick(a.next_tick_us(), out);
-    for (const auto& d : out.send) {
-      if (d.type == SwimType::ping_req) {
+  REQUIRE(tick_until(a, [&](const SwimOutput& step, int64_t) {
+    bool saw_req = false;
+    for (const auto& d : step.send) {
+      if (swim_type_of(d.bytes) == SwimType::ping_req) {
         saw_req = true;
         CHECK(d.to == addr_of(helper));
       }
     }
-  }
+    return saw_req;
+  }));
+  all = {};
   CHECK(a.counters().ping_reqs_sent == 1);
   // No ack through the helper either, no nack: suspect at the period's end.
-  while (!has_event(all, target, MemberEventKind::suspect)) {
-    a.on_tick(a.next_tick_us(), all);
-  }
+  REQUIRE(tick_until(a, [&](const SwimOutput& step, int64_t) { return has_event(step, target, MemberEventKind::suspect); },
+                     &all));
   const int64_t suspected_at = all.events.back().at_us;
   CHECK(a.counters().probes_failed == 1);
   CHECK(a.health() == 1);  // a helper was asked and sent no nack: Lifeguard blames us
@@ -178,18 +164,18 @@ TEST_CASE("swim: an ack (direct or relayed) ends the probe and lowers health",
   SwimMember a = make(1);
   SwimMember b = make(2);
   SwimOutput out;
-  a.on_datagram(addr_of(2), gossip(2, {alive(2)}), 0, out);
-  b.on_datagram(addr_of(1), gossip(1, {alive(1)}), 0, out);
+  a.on_datagram(0, addr_of(2), gossip(2, {alive(2)}), out);
+  b.on_datagram(0, addr_of(1), gossip(1, {alive(1)}), out);
   for (int round = 0; round < 20; ++round) {
     SwimOutput ao;
-    a.on_tick(a.next_tick_us(), ao);
+    a.on_tick(a.next_deadline_us(), ao);
     for (const auto& d : ao.send) {
       if (d.to != addr_of(2)) continue;
       SwimOutput bo;
-      CHECK(b.on_datagram(addr_of(1), d.bytes, a.next_tick_us(), bo) == SwimDrop::none);
+      CHECK(b.on_datagram(a.next_deadline_us(), addr_of(1), d.bytes, bo) == SwimDrop::none);
       for (const auto& r : bo.send) {
         SwimOutput back;
-        CHECK(a.on_datagram(addr_of(2), r.bytes, a.next_tick_us(), back) == SwimDrop::none);
+        CHECK(a.on_datagram(a.next_deadline_us(), addr_of(2), r.bytes, back) == SwimDrop::none);
       }
     }
   }
@@ -203,7 +189,7 @@ TEST_CASE("swim: an ack (direct or relayed) ends the probe and lowers health",
   stray.sender = id_of(2);
   stray.seq = 999'999;
   SwimOutput o;
-  CHECK(a.on_datagram(addr_of(2), encode(stray), 0, o) == SwimDrop::unexpected_ack);
+  CHECK(a.on_datagram(0, addr_of(2), encode(stray), o) == SwimDrop::unexpected_ack);
 }
 
 TEST_CASE("swim: independent confirmations shrink the suspicion timeout", "[membership][lifeguard]") {
@@ -214,27 +200,27 @@ TEST_CASE("swim: independent confirmations shrink the suspicion timeout", "[memb
   // Four datagrams: an alive update is ~160 bytes here, 8 fit in one.
   for (size_t i = 0; i < members.size(); i += 8) {
     const size_t end = std::min(members.size(), i + 8);
-    a.on_datagram(addr_of(1), gossip(1, std::vector(members.begin() + static_cast<ptrdiff_t>(i),
-                                                    members.begin() + static_cast<ptrdiff_t>(end))), 0, out);
+    a.on_datagram(0, addr_of(1), gossip(1, std::vector(members.begin() + static_cast<ptrdiff_t>(i),
+                                                    members.begin() + static_cast<ptrdiff_t>(end))), out);
   }
   REQUIRE(a.table().count_active() == 32);
   const auto b = suspicion_bounds(4, 6, 1'000'000, 32);
 
   const int64_t t = 1'000;
-  a.on_datagram(addr_of(3), gossip(3, {suspect(9, 1, 3)}), t, out);
+  a.on_datagram(t, addr_of(3), gossip(3, {suspect(9, 1, 3)}), out);
   CHECK(has_event(out, 9, MemberEventKind::suspect));
   CHECK(a.suspicion_deadline_us(id_of(9)) == t + b.max_us);
   // The same origin again is not independent.
-  a.on_datagram(addr_of(3), gossip(3, {suspect(9, 1, 3)}), t + 10, out);
+  a.on_datagram(t + 10, addr_of(3), gossip(3, {suspect(9, 1, 3)}), out);
   CHECK(a.suspicion_deadline_us(id_of(9)) == t + b.max_us);
-  a.on_datagram(addr_of(4), gossip(4, {suspect(9, 1, 4)}), t + 20, out);
+  a.on_datagram(t + 20, addr_of(4), gossip(4, {suspect(9, 1, 4)}), out);
   CHECK(a.suspicion_deadline_us(id_of(9)) == t + suspicion_timeout_us(b, 1));
-  a.on_datagram(addr_of(5), gossip(5, {suspect(9, 1, 5)}), t + 30, out);
+  a.on_datagram(t + 30, addr_of(5), gossip(5, {suspect(9, 1, 5)}), out);
   CHECK(a.suspicion_deadline_us(id_of(9)) == t + b.min_us);
   CHECK(a.counters().confirmations == 2);
   // Refutation by the suspect (alive, higher incarnation) cancels it.
   out = {};
-  a.on_datagram(addr_of(9), gossip(9, {alive(9, 2)}), t + 40, out);
+  a.on_datagram(t + 40, addr_of(9), gossip(9, {alive(9, 2)}), out);
   CHECK(has_event(out, 9, MemberEventKind::alive));
   CHECK_FALSE(a.suspicion_deadline_us(id_of(9)).has_value());
   CHECK(a.table().find(id_of(9))->incarnation == 2);
@@ -244,20 +230,20 @@ TEST_CASE("swim: a suspicion of ourselves is refuted with a higher incarnation",
           "[membership][swim]") {
   SwimMember a = make(1);
   SwimOutput out;
-  a.on_datagram(addr_of(2), gossip(2, {alive(2)}), 0, out);
+  a.on_datagram(0, addr_of(2), gossip(2, {alive(2)}), out);
   REQUIRE(a.incarnation() == 1);
-  a.on_datagram(addr_of(2), gossip(2, {suspect(1, 1, 2)}), 10, out);
+  a.on_datagram(10, addr_of(2), gossip(2, {suspect(1, 1, 2)}), out);
   CHECK(a.incarnation() == 2);
   CHECK(a.counters().refutations == 1);
   CHECK(a.health() == 1);
   CHECK(a.table().find(id_of(1))->status == MemberStatus::alive);
   // A stale accusation (older incarnation) changes nothing.
-  a.on_datagram(addr_of(2), gossip(2, {suspect(1, 1, 2)}), 20, out);
+  a.on_datagram(20, addr_of(2), gossip(2, {suspect(1, 1, 2)}), out);
   CHECK(a.incarnation() == 2);
   // Being declared failed at our incarnation is refuted too.
   MemberUpdate dead = suspect(1, 2, 2);
   dead.status = MemberStatus::failed;
-  a.on_datagram(addr_of(2), gossip(2, {dead}), 30, out);
+  a.on_datagram(30, addr_of(2), gossip(2, {dead}), out);
   CHECK(a.incarnation() == 3);
   // The refutation rides on the next message we send.
   SwimMessage ping;
@@ -266,7 +252,7 @@ TEST_CASE("swim: a suspicion of ourselves is refuted with a higher incarnation",
   ping.seq = 7;
   ping.target = id_of(1);
   SwimOutput reply;
-  REQUIRE(a.on_datagram(addr_of(2), encode(ping), 40, reply) == SwimDrop::none);
+  REQUIRE(a.on_datagram(40, addr_of(2), encode(ping), reply) == SwimDrop::none);
   auto msgs = decoded(reply);
   REQUIRE(msgs.size() == 1);
   CHECK(msgs[0].type == SwimType::ack);
@@ -278,7 +264,7 @@ TEST_CASE("swim: a suspicion of ourselves is refuted with a higher incarnation",
   // A ping meant for another node (stale address) is not answered.
   ping.target = id_of(8);
   SwimOutput none;
-  CHECK(a.on_datagram(addr_of(2), encode(ping), 50, none) == SwimDrop::not_for_us);
+  CHECK(a.on_datagram(50, addr_of(2), encode(ping), none) == SwimDrop::not_for_us);
   CHECK(none.send.empty());
 }
 
@@ -287,41 +273,37 @@ TEST_CASE("swim: local health stretches the probe timeout", "[membership][lifegu
   c.indirect_probes = 0;  // every failed probe costs one health point
   SwimMember a = make(1, c);
   SwimOutput out;
-  a.on_datagram(addr_of(2), gossip(2, {alive(2)}), 0, out);
+  a.on_datagram(0, addr_of(2), gossip(2, {alive(2)}), out);
   // Keep member 2 alive by refreshing its incarnation after each suspicion.
   uint64_t inc = 1;
   for (int probe = 0; probe < 12; ++probe) {
     SwimOutput o;
     const uint64_t failed_before = a.counters().probes_failed;
-    while (a.counters().probes_failed == failed_before) a.on_tick(a.next_tick_us(), o);
-    a.on_datagram(addr_of(2), gossip(2, {alive(2, ++inc)}), a.next_tick_us(), o);
+    REQUIRE(tick_until(a, [&](const SwimOutput&, int64_t) { return a.counters().probes_failed != failed_before; }));
+    a.on_datagram(a.next_deadline_us(), addr_of(2), gossip(2, {alive(2, ++inc)}), o);
   }
   CHECK(a.health() == c.health_max);
   // The next probe waits (health + 1) times longer for its ack.
-  SwimOutput o;
   int64_t ping_at = -1;
-  while (ping_at < 0) {
-    const int64_t t = a.next_tick_us();
-    SwimOutput step;
-    a.on_tick(t, step);
+  REQUIRE(tick_until(a, [&](const SwimOutput& step, int64_t t) {
     for (const auto& d : step.send) {
-      if (d.type == SwimType::ping) ping_at = t;
+      if (swim_type_of(d.bytes) == SwimType::ping) ping_at = t;
     }
-  }
+    return ping_at >= 0;
+  }));
   const uint64_t failed_before = a.counters().probes_failed;
-  while (a.counters().probes_failed == failed_before) {
-    const int64_t t = a.next_tick_us();
-    a.on_tick(t, o);
-    if (a.counters().probes_failed != failed_before) {
-      CHECK(t - ping_at == (c.health_max + 1) * c.protocol_period_us);
-    }
-  }
+  int64_t failed_at = -1;
+  REQUIRE(tick_until(a, [&](const SwimOutput&, int64_t t) {
+    if (a.counters().probes_failed != failed_before) failed_at = t;
+    return failed_at >= 0;
+  }));
+  CHECK(failed_at - ping_at == (c.health_max + 1) * c.protocol_period_us);
 }
 
 TEST_CASE("swim: leave gossips `left`, stops probing, and drains", "[membership][swim]") {
   SwimMember a = make(1);
   SwimOutput out;
-  a.on_datagram(addr_of(2), gossip(2, {alive(2), alive(3)}), 0, out);
+  a.on_datagram(0, addr_of(2), gossip(2, {alive(2), alive(3)}), out);
   out = {};
   a.leave(100, out);
   CHECK(a.leaving());
@@ -332,11 +314,11 @@ TEST_CASE("swim: leave gossips `left`, stops probing, and drains", "[membership]
   });
   CHECK(told);
   // Accusations no longer trigger refutation: leaving is final for this incarnation.
-  a.on_datagram(addr_of(2), gossip(2, {suspect(1, 1, 2)}), 200, out);
+  a.on_datagram(200, addr_of(2), gossip(2, {suspect(1, 1, 2)}), out);
   CHECK(a.incarnation() == 1);
   SwimOutput rest;
   run_to(a, 10'000'000, rest);
-  for (const auto& d : rest.send) CHECK(d.type == SwimType::gossip);
+  for (const auto& d : rest.send) CHECK(swim_type_of(d.bytes) == SwimType::gossip);
   CHECK(a.leave_drained());
 }
 
@@ -349,22 +331,22 @@ TEST_CASE("swim: a known key announced from another host raises fingerprint_drif
     return u;
   };
   SwimOutput out;
-  REQUIRE(a.on_datagram(addr_of(2), gossip(2, {with(1, 0xaaaa, 7)}), 0, out) == SwimDrop::none);
+  REQUIRE(a.on_datagram(0, addr_of(2), gossip(2, {with(1, 0xaaaa, 7)}), out) == SwimDrop::none);
   CHECK(out.drifts.empty());
   CHECK(a.table().find(id_of(2))->fingerprint_digest == 0xaaaa);
 
   // Same host at a higher incarnation (a restart): nothing to report.
   out = {};
-  a.on_datagram(addr_of(2), gossip(2, {with(2, 0xaaaa, 7)}), 1, out);
+  a.on_datagram(1, addr_of(2), gossip(2, {with(2, 0xaaaa, 7)}), out);
   CHECK(out.drifts.empty());
   // A stale announcement from another host (lower incarnation): ignored.
-  a.on_datagram(addr_of(2), gossip(2, {with(1, 0xbbbb, 7)}), 2, out);
+  a.on_datagram(2, addr_of(2), gossip(2, {with(1, 0xbbbb, 7)}), out);
   CHECK(out.drifts.empty());
 
   // The same key from another host, newer: drift, reported once; the
   // member stays alive and its entry now carries the new digest.
   out = {};
-  a.on_datagram(addr_of(2), gossip(2, {with(3, 0xbbbb, 7)}), 3, out);
+  a.on_datagram(3, addr_of(2), gossip(2, {with(3, 0xbbbb, 7)}), out);
   REQUIRE(out.drifts.size() == 1);
   CHECK(out.drifts[0].id == id_of(2));
   CHECK(out.drifts[0].old_digest == 0xaaaa);
@@ -373,10 +355,10 @@ TEST_CASE("swim: a known key announced from another host raises fingerprint_drif
   CHECK(a.table().find(id_of(2))->status == MemberStatus::alive);
   CHECK(a.table().find(id_of(2))->fingerprint_digest == 0xbbbb);
   out = {};
-  a.on_datagram(addr_of(2), gossip(2, {with(3, 0xbbbb, 7)}), 4, out);  // a duplicate
+  a.on_datagram(4, addr_of(2), gossip(2, {with(3, 0xbbbb, 7)}), out);  // a duplicate
   CHECK(out.drifts.empty());
 
   // An unknown digest (0) is never a drift.
-  a.on_datagram(addr_of(2), gossip(2, {with(4, 0, 7)}), 5, out);
+  a.on_datagram(5, addr_of(2), gossip(2, {with(4, 0, 7)}), out);
   CHECK(out.drifts.empty());
 }

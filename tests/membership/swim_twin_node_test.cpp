@@ -99,7 +99,7 @@ TEST_CASE("node twins (plaintext): the configured policy decides which copy keep
       mesh.world.run_until(mesh.world.now_us() + 10'000'000);
       CHECK(mesh.node(0).swim()->member().incarnation() == inc0);  // no war
       CHECK(mesh.node(3).swim()->member().incarnation() == inc3);
-      CHECK(mesh.world.metrics(0).value("meshd_security_events_total{kind=\"identity_conflict\"}") == 1);
+      CHECK(mesh.world.metrics(0).value(metric::kSecurityEvents, metric::SecurityEvent::identity_conflict) == 1);
       for (size_t i = 1; i <= 2; ++i) {
         REQUIRE(mesh.view(i, id0) != nullptr);
         CHECK(mesh.view(i, id0)->status == MemberStatus::alive);
@@ -113,7 +113,7 @@ TEST_CASE("node twins (plaintext): the configured policy decides which copy keep
     CHECK(mesh.node(loser).stopped());
     CHECK(mesh.node(loser).status()["displaced"] == true);
     CHECK_FALSE(mesh.node(winner).displaced());
-    CHECK(mesh.world.metrics(loser).value("meshd_security_events_total{kind=\"identity_conflict\"}") >= 1);
+    CHECK(mesh.world.metrics(loser).value(metric::kSecurityEvents, metric::SecurityEvent::identity_conflict) >= 1);
     for (size_t i = 1; i <= 2; ++i) {
       REQUIRE(mesh.view(i, id0) != nullptr);
       CHECK(mesh.view(i, id0)->status == MemberStatus::alive);
@@ -142,7 +142,7 @@ TEST_CASE("node twins (encrypted): the peers' transports apply the policy and te
       return mesh.world.metrics(i).value("meshd_transport_twin_notices_total{result=\"" + std::string(result) + "\"}");
     };
     const auto conflicts = [&](size_t i) {
-      return mesh.world.metrics(i).value("meshd_security_events_total{kind=\"identity_conflict\"}");
+      return mesh.world.metrics(i).value(metric::kSecurityEvents, metric::SecurityEvent::identity_conflict);
     };
     CHECK(notices(1, "sent") + notices(2, "sent") > 0);
 

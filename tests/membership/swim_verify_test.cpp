@@ -45,7 +45,7 @@ SwimMessage decoded(const SwimDatagram& d) {
 std::vector<SwimMessage> sent(const SwimOutput& out, size_t to, SwimType type) {
   std::vector<SwimMessage> v;
   for (const auto& d : out.send) {
-    if (d.to == addr_of(to) && d.type == type) v.push_back(decoded(d));
+    if (d.to == addr_of(to) && swim_type_of(d.bytes) == type) v.push_back(decoded(d));
   }
   return v;
 }
@@ -58,13 +58,13 @@ TEST_CASE("swim: a stale accusation is answered with our current alive", "[membe
     c.stale_view_repair = repair;
     SwimMember a = make(1, c);
     SwimOutput out;
-    a.on_datagram(addr_of(2), message(SwimType::gossip, 2, {alive(2), alive(3)}), 0, out);
-    a.on_datagram(addr_of(2), message(SwimType::gossip, 2, {accusation(1, 1, 2)}), 10, out);
+    a.on_datagram(0, addr_of(2), message(SwimType::gossip, 2, {alive(2), alive(3)}), out);
+    a.on_datagram(10, addr_of(2), message(SwimType::gossip, 2, {accusation(1, 1, 2)}), out);
     REQUIRE(a.incarnation() == 2);  // refuted
 
     // Node 3 still accuses incarnation 1 (our refutation never reached it).
     out = {};
-    a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {accusation(1, 1, 3)}), 20, out);
+    a.on_datagram(20, addr_of(3), message(SwimType::gossip, 3, {accusation(1, 1, 3)}), out);
     CHECK(a.incarnation() == 2);  // nothing to refute again
     const auto back = sent(out, 3, SwimType::gossip);
     if (!repair) {
@@ -83,10 +83,10 @@ TEST_CASE("swim: a stale accusation is answered with our current alive", "[membe
     // stale suspicion (buddy system) gets the alive first in its ack, and
     // no extra datagram.
     out = {};
-    a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {accusation(1, 1, 3, MemberStatus::failed)}), 30, out);
+    a.on_datagram(30, addr_of(3), message(SwimType::gossip, 3, {accusation(1, 1, 3, MemberStatus::failed)}), out);
     CHECK(sent(out, 3, SwimType::gossip).size() == 1);
     out = {};
-    a.on_datagram(addr_of(3), message(SwimType::ping, 3, {accusation(1, 1, 3)}, 1), 40, out);
+    a.on_datagram(40, addr_of(3), message(SwimType::ping, 3, {accusation(1, 1, 3)}, 1), out);
     REQUIRE(out.send.size() == 1);
     const auto ack = sent(out, 3, SwimType::ack);
     REQUIRE(ack.size() == 1);
@@ -98,7 +98,7 @@ TEST_CASE("swim: a stale accusation is answered with our current alive", "[membe
 
     // An old alive of ours is no accusation: nothing goes back.
     out = {};
-    a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {alive(1, 1)}), 50, out);
+    a.on_datagram(50, addr_of(3), message(SwimType::gossip, 3, {alive(1, 1)}), out);
     CHECK(out.send.empty());
     CHECK(a.counters().stale_view_repairs == 3);
   }
@@ -111,10 +111,10 @@ TEST_CASE("swim: a suspicion pings its suspect before it expires; a live suspect
   SwimMember a = make(1, c);
   SwimMember b = make(2, c);
   SwimOutput out;
-  a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {alive(2), alive(3)}), 0, out);
-  b.on_datagram(addr_of(3), message(SwimType::gossip, 3, {alive(1), alive(3)}), 0, out);
+  a.on_datagram(0, addr_of(3), message(SwimType::gossip, 3, {alive(2), alive(3)}), out);
+  b.on_datagram(0, addr_of(3), message(SwimType::gossip, 3, {alive(1), alive(3)}), out);
   const int64_t t = 1'000;
-  a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {accusation(2, 1, 3)}), t, out);
+  a.on_datagram(t, addr_of(3), message(SwimType::gossip, 3, {accusation(2, 1, 3)}), out);
   const int64_t deadline = *a.suspicion_deadline_us(id_of(2));
   REQUIRE(deadline == t + 4'000'000);  // n = 3: min = 4 s
 
@@ -131,18 +131,18 @@ TEST_CASE("swim: a suspicion pings its suspect before it expires; a live suspect
   // The suspect gets one of them: it refutes, and its ack carries that.
   std::optional<SwimDatagram> verify;
   for (const auto& d : late.send) {
-    if (d.to != addr_of(2) || d.type != SwimType::ping) continue;
+    if (d.to != addr_of(2) || swim_type_of(d.bytes) != SwimType::ping) continue;
     const SwimMessage m = decoded(d);
     if (!m.updates.empty() && m.updates[0].id == id_of(2) && m.updates[0].status == MemberStatus::suspect) verify = d;
   }
   REQUIRE(verify.has_value());
   SwimOutput bo;
-  REQUIRE(b.on_datagram(addr_of(1), verify->bytes, deadline - 1, bo) == SwimDrop::none);
+  REQUIRE(b.on_datagram(deadline - 1, addr_of(1), verify->bytes, bo) == SwimDrop::none);
   CHECK(b.incarnation() == 2);
   const auto ack = sent(bo, 1, SwimType::ack);
   REQUIRE(ack.size() == 1);
   SwimOutput ao;
-  CHECK(a.on_datagram(addr_of(2), bo.send[0].bytes, deadline - 1, ao) == SwimDrop::none);  // an expected ack
+  CHECK(a.on_datagram(deadline - 1, addr_of(2), bo.send[0].bytes, ao) == SwimDrop::none);  // an expected ack
   CHECK(has_event(ao, 2, MemberEventKind::alive));
   CHECK_FALSE(a.suspicion_deadline_us(id_of(2)).has_value());
   run_to(a, deadline + 1'000'000, ao);
@@ -157,8 +157,8 @@ TEST_CASE("swim: unanswered verify pings do not delay the verdict", "[membership
     c.suspicion_verify_pings = pings;
     SwimMember a = make(1, c);
     SwimOutput out;
-    a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {alive(2), alive(3)}), 0, out);
-    a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {accusation(2, 1, 3)}), 1'000, out);
+    a.on_datagram(0, addr_of(3), message(SwimType::gossip, 3, {alive(2), alive(3)}), out);
+    a.on_datagram(1'000, addr_of(3), message(SwimType::gossip, 3, {accusation(2, 1, 3)}), out);
     const int64_t deadline = *a.suspicion_deadline_us(id_of(2));
     SwimOutput o;
     run_to(a, deadline - 1, o);
@@ -181,20 +181,20 @@ TEST_CASE("swim: a deadline that jumps into the past gets one last ping and one 
     for (size_t i = 1; i < 32; i += 8) {
       std::vector<MemberUpdate> batch;
       for (size_t n = i; n < std::min<size_t>(32, i + 8); ++n) batch.push_back(alive(n));
-      a.on_datagram(addr_of(1), message(SwimType::gossip, 1, batch), 0, out);
+      a.on_datagram(0, addr_of(1), message(SwimType::gossip, 1, batch), out);
     }
     REQUIRE(a.table().count_active() == 32);
     const auto b = suspicion_bounds(4, 6, 1'000'000, 32);
     const int64_t t = 1'000;
-    a.on_datagram(addr_of(3), message(SwimType::gossip, 3, {accusation(9, 1, 3)}), t, out);
+    a.on_datagram(t, addr_of(3), message(SwimType::gossip, 3, {accusation(9, 1, 3)}), out);
     // Two confirmations after `min` has passed: the deadline is now behind us.
     const int64_t late = t + b.min_us + 500'000;
     SwimOutput o;
     run_to(a, late - 1, o);
     const uint64_t pings_before = a.counters().suspicion_verify_pings;
     CHECK(pings_before == 0);  // the 36 s deadline was far away
-    a.on_datagram(addr_of(4), message(SwimType::gossip, 4, {accusation(9, 1, 4)}), late, o);
-    a.on_datagram(addr_of(5), message(SwimType::gossip, 5, {accusation(9, 1, 5)}), late, o);
+    a.on_datagram(late, addr_of(4), message(SwimType::gossip, 4, {accusation(9, 1, 4)}), o);
+    a.on_datagram(late, addr_of(5), message(SwimType::gossip, 5, {accusation(9, 1, 5)}), o);
     REQUIRE(*a.suspicion_deadline_us(id_of(9)) == t + b.min_us);
     SwimOutput v;
     a.on_tick(late, v);
