@@ -70,10 +70,11 @@ Status AppendLog::recover() {
     head.resize(*n);
     SegmentHeader h;
     HeaderStatus hs = decode_segment_header(head, h);
-    if (hs != HeaderStatus::ok && hs != HeaderStatus::short_header) {  // one re-read: transient read damage
-      n = (*file)->pread(0, head);
+    for (int i = 0; i < kRereadsMax && hs != HeaderStatus::ok && hs != HeaderStatus::short_header; ++i) {
+      n = (*file)->pread(0, head);  // transient read damage is cured by reading again
       if (!n) return n.status();
       hs = decode_segment_header(head, h);
+      ++recovery_.rereads;
     }
     const bool all_zero = std::all_of(head.begin(), head.end(), [](uint8_t b) { return b == 0; });
     if (hs != HeaderStatus::ok && last && (hs == HeaderStatus::short_header || all_zero) &&
@@ -247,6 +248,10 @@ class IoGuard {
 
 Status AppendLog::write_buffer() {
   MESHD_ASSERT(io_busy_);
+  // Never touch the file again once failed — in particular never fsync
+  // again: a waiter that got the lock after the failure must not turn a
+  // lost write into a "successful" fsync (the fsyncgate trap).
+  if (!failure_.is_ok()) return failure_;
   if (buffer_.empty()) return Status::ok();
   inflight_.swap(buffer_);
   inflight_pending_.swap(pending_);
@@ -267,7 +272,7 @@ Status AppendLog::write_buffer() {
 }
 
 Status AppendLog::sync_locked() {
-  if (Status s = write_buffer(); !s) return s;
+  if (Status s = write_buffer(); !s) return s;  // also refuses once failed
   const uint64_t target_seq = written_end_;
   const uint64_t target_bytes = active().bytes;
   if (target_seq <= durable_end_) return Status::ok();

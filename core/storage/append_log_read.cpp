@@ -140,8 +140,8 @@ Status AppendLog::delete_segments_before(uint64_t first_kept) {
   if (!failure_.is_ok()) return failure_;
   if (Status s = lock_io(); !s) return s;
   bool deleted = false;
-  Status result;
-  while (segments_.size() > 1 && segments_.begin()->first < first_kept) {
+  Status result = failure_;  // failed while waiting for the lock: touch nothing
+  while (result.is_ok() && segments_.size() > 1 && segments_.begin()->first < first_kept) {
     const std::string name = segments_.begin()->second.name;
     if (read_file_name_ == name) {
       read_file_.reset();

@@ -168,7 +168,7 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   // part of the scenario's behaviour, so it is accepted and ignored here.
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
                                                "network", "clocks", "faults", "invariants", "plan", "membership",
-                                               "security", "attackers", "buggify"}); !s) {
+                                               "security", "attackers", "buggify", "storage"}); !s) {
     return s;
   }
   Scenario sc;
@@ -264,6 +264,11 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     if (Status s = doc->get_int(*it, "buggify", "fire_percent", sc.buggify.fire_percent, 0, 100, true); !s) return s;
   }
   if (Status s = parse_security_spec(*doc, root, sc.nodes, sc.duration_us, sc.security); !s) return s;
+  if (auto it = root.find("storage"); it != root.end()) {
+    StorageSpec storage;
+    if (Status s = parse_storage_spec(*doc, *it, "storage", storage); !s) return s;
+    sc.storage = storage;
+  }
   return sc;
 }
 

@@ -45,6 +45,7 @@
 #include "sim/attacker_spec.h"
 #include "sim/disk_model.h"
 #include "sim/network_model.h"
+#include "sim/storage/storage_spec.h"
 
 namespace meshd::sim {
 
@@ -114,6 +115,7 @@ struct Scenario {
   Invariants invariants;
   SimSecuritySpec security;          // "security" + "attackers" (sim/attacker_spec.h)
   BuggifySpec buggify;               // "buggify"
+  std::optional<StorageSpec> storage;  // "storage": a storage crash-consistency run (sim/storage/)
 };
 
 // `what` names the source in errors (usually the file path).
