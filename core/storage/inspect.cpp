@@ -86,19 +86,28 @@ Result<RepairReport> repair_truncate_after_corruption(Disk& disk, std::string_vi
   out.changed = true;
   auto file = disk.open(cut->segment, OpenMode::existing);
   if (!file) return file.status();
-  // A bad header: the segment is rewritten empty (a fresh header with the
-  // seq its name carries), so the log's seqs continue where they were.
-  if (cut->offset < kSegmentHeaderBytes) {
+  const bool first_segment = !rep->segments.empty() && rep->segments.front().name == cut->segment;
+  if (cut->offset < kSegmentHeaderBytes && !first_segment) {
+    // A bad header or a segment that does not continue its predecessor:
+    // it goes whole, and the log ends where the previous segment ends.
+    file->reset();
+    if (Status s = disk.unlink(cut->segment); !s) return s;
+    out.deleted_segments.push_back(cut->segment);
+  } else if (cut->offset < kSegmentHeaderBytes) {
+    // The first segment's header: rewritten empty with the seq its name
+    // carries, so the log's seqs continue where they were.
     const auto first = parse_segment_name(prefix, cut->segment);
     if (Status s = (*file)->truncate(0); !s) return s;
     if (Status s = (*file)->pwrite(0, encode_segment_header({first.value_or(kFirstSeq), 0})); !s) return s;
+    if (Status s = (*file)->fsync(); !s) return s;
+    out.truncated_segment = cut->segment;
     out.truncated_at = kSegmentHeaderBytes;
   } else {
     if (Status s = (*file)->truncate(cut->offset); !s) return s;
+    if (Status s = (*file)->fsync(); !s) return s;
+    out.truncated_segment = cut->segment;
     out.truncated_at = cut->offset;
   }
-  if (Status s = (*file)->fsync(); !s) return s;
-  out.truncated_segment = cut->segment;
   bool after = false;
   for (const SegmentSummary& seg : rep->segments) {
     if (after) {
