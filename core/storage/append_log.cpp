@@ -108,6 +108,14 @@ Status AppendLog::recover() {
       if (Status s = recover_tail(it->second); !s) return s;
     }
   }
+  if (!active_file_) {
+    // The last segment was removed as empty: its predecessor (sealed, so
+    // fully durable) becomes the active segment again.
+    auto file = disk_.open(active().name, OpenMode::existing);
+    if (!file) return file.status();
+    active_file_ = std::move(*file);
+    if (Status s = recover_tail(active()); !s) return s;
+  }
   recovery_.segments = segments_.size();
   if (opt_.verify_on_open && !corruption_) {
     for (auto& [first, seg] : segments_) {

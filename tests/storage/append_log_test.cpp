@@ -254,3 +254,28 @@ TEST_CASE("storage: prefix truncation and retention delete whole old segments", 
   CHECK(again->first_seq() == log->first_seq());
   CHECK(again->next_seq() == 201);
 }
+
+TEST_CASE("storage: a new segment whose header never became durable is removed", "[storage]") {
+  SimDisk d(rnd(8));
+  {
+    auto log = must_open(d, small_segments());
+    for (uint64_t i = 1; i <= 100; ++i) REQUIRE(log->append(payload_for(i, 100)));
+    REQUIRE(log->sync());
+  }
+  auto names = segment_names(d);
+  REQUIRE(names.size() >= 2);
+  {
+    auto f = d.open(names.back(), OpenMode::existing);
+    REQUIRE(f);
+    REQUIRE((*f)->truncate(0));  // as if the crash came before the header write
+    REQUIRE((*f)->fsync());
+  }
+  const uint64_t last_first = *parse_segment_name("log", names.back());
+  auto log = must_open(d, small_segments());
+  CHECK(log->recovery().empty_segments_removed == 1);
+  CHECK(!log->corruption());
+  CHECK(log->next_seq() == last_first);
+  for (uint64_t i = last_first; i < last_first + 50; ++i) REQUIRE(log->append(payload_for(i, 100)));
+  REQUIRE(log->sync());
+  CHECK(read_all(*log).size() == last_first + 49);
+}
