@@ -47,14 +47,9 @@ Result<std::unique_ptr<AppendLog>> AppendLog::open(Disk& disk, Runtime* runtime,
 // --- recovery ---------------------------------------------------------------
 
 Status AppendLog::recover() {
-  auto names = disk_.list();
-  if (!names) return names.status();
-  std::vector<std::pair<uint64_t, std::string>> found;
-  for (const std::string& n : *names) {
-    if (auto seq = parse_segment_name(opt_.prefix, n)) found.emplace_back(*seq, n);
-  }
-  if (found.size() > kSegmentsMax) return Status(Errc::too_large, fmt::format("more than {} segments", kSegmentsMax));
-  std::sort(found.begin(), found.end());
+  auto listed = list_segments(disk_, opt_.prefix);
+  if (!listed) return listed.status();
+  const auto& found = *listed;
   if (found.empty()) return create_segment(kFirstSeq);
 
   for (size_t i = 0; i < found.size(); ++i) {

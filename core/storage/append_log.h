@@ -72,7 +72,7 @@ enum class SyncPolicy : uint8_t { every, group, none };
 std::string_view sync_policy_name(SyncPolicy policy);
 std::optional<SyncPolicy> parse_sync_policy(std::string_view name);
 
-constexpr size_t kSegmentsMax = 100'000;
+constexpr size_t kSegmentsMax = kSegmentsMaxListed;
 constexpr size_t kOpenFilesMax = 2;
 constexpr size_t kBatchBytesMaxLimit = size_t{64} << 20;
 

@@ -8,14 +8,9 @@ namespace meshd::storage {
 
 Result<VerifyReport> verify_log(Disk& disk, std::string_view prefix, const RecordFn& fn, uint64_t from) {
   if (!valid_segment_prefix(prefix)) return Status(Errc::invalid, "invalid segment prefix");
-  auto names = disk.list();
-  if (!names) return names.status();
-  std::vector<std::pair<uint64_t, std::string>> found;
-  for (const std::string& n : *names) {
-    if (auto seq = parse_segment_name(prefix, n)) found.emplace_back(*seq, n);
-  }
-  if (found.size() > kSegmentsMax) return Status(Errc::too_large, "too many segments");
-  std::sort(found.begin(), found.end());
+  auto listed = list_segments(disk, prefix);
+  if (!listed) return listed.status();
+  const auto& found = *listed;
   VerifyReport rep;
   if (found.empty()) return rep;
   rep.first_seq = rep.next_seq = found.front().first;

@@ -9,6 +9,20 @@
 
 namespace meshd::storage {
 
+Result<std::vector<std::pair<uint64_t, std::string>>> list_segments(Disk& disk, std::string_view prefix) {
+  auto names = disk.list();
+  if (!names) return names.status();
+  std::vector<std::pair<uint64_t, std::string>> found;
+  for (const std::string& n : *names) {
+    if (auto seq = parse_segment_name(prefix, n)) found.emplace_back(*seq, n);
+  }
+  if (found.size() > kSegmentsMaxListed) {
+    return Status(Errc::too_large, fmt::format("more than {} segments", kSegmentsMaxListed));
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
 Result<std::span<const uint8_t>> ReadWindow::view(uint64_t offset, size_t want) {
   MESHD_ASSERT(want <= kScanWindowBytes);
   if (offset >= file_bytes_) return std::span<const uint8_t>();

@@ -43,6 +43,11 @@ struct ScanOutcome {
   bool stopped = false;         // fn returned false or stop_seq was reached
 };
 
+// The log's segments in `disk`: (first seq from the name, name), ascending.
+// Errc::too_large beyond kSegmentsMaxListed.
+constexpr size_t kSegmentsMaxListed = 100'000;
+Result<std::vector<std::pair<uint64_t, std::string>>> list_segments(Disk& disk, std::string_view prefix);
+
 // Reads file bytes through a bounded window.
 class ReadWindow {
  public:

@@ -13,6 +13,7 @@
 
 #include "core/storage/append_log.h"
 #include "io/posix_disk.h"
+#include "tests/meshsim/meshsim_exec.h"
 #include "tests/storage/storage_test_util.h"
 
 using namespace meshd;
@@ -20,23 +21,11 @@ using namespace meshd::storage;
 
 namespace {
 
-struct Exec {
-  int code = -1;
-  std::string out;
-  bool has(const std::string& t) const { return out.find(t) != std::string::npos; }
-};
+using meshd::test::Exec;
 
+// meshlog with stderr folded into the captured output.
 Exec meshlog(const std::string& args) {
-  Exec e;
-  const std::string cmd = std::string(MESHD_BINARY_DIR) + "/tools/meshlog " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return e;
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) e.out.append(buf, n);
-  const int status = pclose(p);
-  e.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  return e;
+  return meshd::test::run_command(std::string(MESHD_BINARY_DIR) + "/tools/meshlog " + args + " 2>&1");
 }
 
 struct TempDir {
@@ -58,7 +47,7 @@ void make_log(const std::string& dir) {
   auto log = AppendLog::open(**disk, nullptr, nullptr, o);
   REQUIRE(log);
   for (uint64_t i = 1; i <= 100; ++i) {
-    REQUIRE((*log)->append(test::payload_for(i, 100)));
+    REQUIRE((*log)->append(meshd::storage::test::payload_for(i, 100)));
     if (i % 10 == 0) REQUIRE((*log)->sync());
   }
 }
