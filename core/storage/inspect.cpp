@@ -16,7 +16,8 @@ Result<VerifyReport> verify_log(Disk& disk, std::string_view prefix, const Recor
   rep.first_seq = rep.next_seq = found.front().first;
   bool serving = true;  // no problem seen yet: records may be handed to fn
   for (size_t i = 0; i < found.size(); ++i) {
-    const auto& [first_seq, name] = found[i];
+    const uint64_t first_seq = found[i].first;
+    const std::string& name = found[i].second;
     const bool last = i + 1 == found.size();
     SegmentSummary sum{name, first_seq, 0, 0};
     auto problem = [&](uint64_t offset, uint64_t seq, std::string what) {
