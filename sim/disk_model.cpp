@@ -188,6 +188,12 @@ Status SimDisk::file_pwrite(Inode& inode, uint64_t offset, std::span<const uint8
     return Status(Errc::no_space);
   }
   bump("writes");
+  if (faults_.misdirected_write > 0 && fault_rng_.chance(faults_.misdirected_write)) {
+    uint64_t wrong = fault_rng_.below(offset / kDiskSectorBytes + 2) * kDiskSectorBytes;
+    if (wrong == offset) wrong += kDiskSectorBytes;
+    offset = wrong;
+    bump("misdirected_writes");
+  }
   Op op{false, offset, std::vector<uint8_t>(data.begin(), data.end())};
   apply(inode.data, op);
   if (inode.pending.size() >= kPendingOpsMax) {
@@ -230,6 +236,15 @@ Status SimDisk::file_fsync(Inode& inode) {
     inode.pending.clear();
     bump("fsync_eio");
     return Status(Errc::io_error, "fsync");
+  }
+  if (faults_.fsync_lost_error > 0 && fault_rng_.chance(faults_.fsync_lost_error)) {
+    // As fsync_eio, but the caller is told all is well.
+    const size_t k = static_cast<size_t>(fault_rng_.below(inode.pending.size() + 1));
+    for (size_t i = 0; i < k; ++i) apply(inode.durable, inode.pending[i]);
+    counters_["lost_ops"] += inode.pending.size() - k;
+    inode.pending.clear();
+    bump("fsync_errors_lost");
+    return Status::ok();
   }
   bump("fsyncs");
   for (const Op& op : inode.pending) apply(inode.durable, op);

@@ -22,6 +22,13 @@
 // fsync() failing (fsync_eio) makes a random prefix of the pending ops
 // durable and forgets the rest: they stay readable but are lost on the next
 // crash even if a later fsync succeeds (Linux's "clean after EIO" pages).
+// Lost fsync errors (fsync_lost_error): the same loss as fsync_eio, but
+// fsync() returns ok — the error went to someone else (the 2018 Linux
+// behaviour where another fd's fsync consumed it). Nothing can detect this
+// at fsync time; storage can only notice later data that vouches for it.
+// Misdirected writes (misdirected_write): the pwrite reports success but
+// its bytes land at another sector-aligned offset (in [0, offset + 512]),
+// leaving the intended range unchanged — a firmware/controller fault.
 // pwrite() failing with write_eio writes nothing. ENOSPC (capacity_bytes
 // over the sum of file sizes) writes nothing. Bit rot flips one bit of the
 // data *returned* by a pread (never the stored bytes).
@@ -48,6 +55,8 @@ struct DiskFaults {
   double read_bitrot = 0;
   double write_eio = 0;
   double fsync_eio = 0;
+  double fsync_lost_error = 0;   // fsync reports ok but drops the unsynced tail
+  double misdirected_write = 0;  // a pwrite lands at the wrong offset
   uint64_t capacity_bytes = UINT64_MAX;
   bool torn_writes = true;
   int64_t latency_us = 0;
@@ -82,7 +91,8 @@ class SimDisk final : public meshd::Disk {
   // The runtime whose fibers sleep for latency (nullptr: never sleep).
   void attach_runtime(Runtime* runtime) { runtime_ = runtime; }
   // reads, writes, fsyncs, sync_dirs, bitrot, write_eio, fsync_eio, no_space,
-  // crashes, torn_writes, lost_ops (pending ops discarded by crashes).
+  // crashes, torn_writes, lost_ops (pending ops discarded by crashes),
+  // fsync_errors_lost, misdirected_writes.
   const std::map<std::string, uint64_t>& counters() const { return counters_; }
   uint64_t used_bytes() const;
   // Test/inspection helpers: the current and durable bytes of a file

@@ -12,6 +12,9 @@
 #                             20), then the hidden "[.membership_scale]" simulator tests
 #                             (n = 10, 100, 1000). Extra arguments replace the test tag,
 #                             e.g. `scale "[membership_scale_100]"`. Slow: ~35 min on 2 cores
+#   bash tools/dev.sh storage the storage crash-consistency sweeps (docs/storage.md): every
+#                             scenarios/storage-*.json over seeds 1..$STORAGE_SEEDS (default
+#                             10000 in all, split evenly), then meshlog and the storage tests
 #
 # Every sub-command installs what it needs first (idempotent; skipped when all
 # packages are already present), so each is the only command needed.
@@ -102,8 +105,22 @@ case "$cmd" in
     ./build/default/meshd_tests "${1:-[.membership_scale]}" || failed=1
     exit "$failed"
     ;;
+  storage)
+    install_deps
+    build default
+    # 10,000 seeds over the storage scenarios (the default tests run 500).
+    scenarios=(scenarios/storage-*.json)
+    per=$(( (${STORAGE_SEEDS:-10000} + ${#scenarios[@]} - 1) / ${#scenarios[@]} ))
+    failed=0
+    for sc in "${scenarios[@]}"; do
+      ./build/default/tools/meshsim sweep "$sc" --seeds "1..$per" --jobs "$JOBS" --require-distinct || failed=1
+    done
+    ./build/default/meshd_tests "[storage]" || failed=1
+    ./build/default/meshd_props "[storage]" || failed=1
+    exit "$failed"
+    ;;
   *)
-    sed -n '2,17p' "$0"
+    sed -n '2,20p' "$0"
     exit 2
     ;;
 esac

@@ -11,12 +11,14 @@ std::string_view planted_bug_name(PlantedBug bug) {
     case PlantedBug::none: return "none";
     case PlantedBug::deaf_after_partitioned_restart: return "deaf-after-partitioned-restart";
     case PlantedBug::abort_on_crash_fault: return "abort-on-crash-fault";
+    case PlantedBug::storage_ack_before_fsync: return "storage-ack-before-fsync";
   }
   return "unknown";
 }
 
 std::optional<PlantedBug> parse_planted_bug(std::string_view name) {
-  for (PlantedBug b : {PlantedBug::none, PlantedBug::deaf_after_partitioned_restart, PlantedBug::abort_on_crash_fault}) {
+  for (PlantedBug b : {PlantedBug::none, PlantedBug::deaf_after_partitioned_restart, PlantedBug::abort_on_crash_fault,
+                       PlantedBug::storage_ack_before_fsync}) {
     if (planted_bug_name(b) == name) return b;
   }
   return std::nullopt;

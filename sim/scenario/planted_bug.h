@@ -28,7 +28,11 @@ namespace meshd::sim {
 
 class World;
 
-enum class PlantedBug : uint8_t { none, deaf_after_partitioned_restart, abort_on_crash_fault };
+// storage_ack_before_fsync: storage scenarios' AppendLog reports records
+// durable after the write, without the fsync (LogOptions::
+// planted_bug_ack_before_fsync), so the StorageOracle must catch lost
+// "durable" records after crashes.
+enum class PlantedBug : uint8_t { none, deaf_after_partitioned_restart, abort_on_crash_fault, storage_ack_before_fsync };
 std::string_view planted_bug_name(PlantedBug bug);
 std::optional<PlantedBug> parse_planted_bug(std::string_view name);
 

@@ -8,6 +8,7 @@
 #include "sim/scenario/membership_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
+#include "sim/storage/storage_runner.h"
 #include "sim/world.h"
 
 namespace meshd::sim {
@@ -74,6 +75,7 @@ std::string describe(const Fault& f) {
 }  // namespace
 
 RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
+  if (sc.storage) return run_storage_scenario(sc, opt);
   World world(opt.seed);
   world.trace().set_recording(opt.record_trace);
   world.set_log_stderr(opt.log_stderr);

@@ -70,6 +70,7 @@ struct RunResult {
   MembershipFigures membership;
   std::map<std::string, uint64_t> network;  // network model counters
   std::map<std::string, uint64_t> security; // SecurityHarness: drops by reason, attacks, handshakes
+  std::map<std::string, uint64_t> storage;  // storage runs (sim/storage/): oracle and disk counters
   std::vector<TraceEvent> trace;            // when record_trace
   nlohmann::json final_state;               // every node's snapshot at the end
   // In-code fault points (core/env/buggify.h), by point name: enabled for

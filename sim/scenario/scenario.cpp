@@ -168,7 +168,7 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   // part of the scenario's behaviour, so it is accepted and ignored here.
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
                                                "network", "clocks", "faults", "invariants", "plan", "membership",
-                                               "security", "attackers", "buggify"}); !s) {
+                                               "security", "attackers", "buggify", "storage"}); !s) {
     return s;
   }
   Scenario sc;
@@ -269,6 +269,11 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     // Bounds the file leaves out follow from the SWIM timing it sets.
     const int64_t retry_us = sc.security.plaintext ? 0 : sc.security.retry_max_ms * 1000;
     fill_membership_bounds(derive_membership_bounds(*sc.membership, sc.nodes, retry_us), sc.invariants.membership);
+  }
+  if (auto it = root.find("storage"); it != root.end()) {
+    StorageSpec storage;
+    if (Status s = parse_storage_spec(*doc, *it, "storage", storage); !s) return s;
+    sc.storage = storage;
   }
   return sc;
 }

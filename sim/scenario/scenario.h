@@ -52,6 +52,7 @@
 #include "sim/attacker_spec.h"
 #include "sim/disk_model.h"
 #include "sim/network_model.h"
+#include "sim/storage/storage_spec.h"
 
 namespace meshd::sim {
 
@@ -122,6 +123,7 @@ struct Scenario {
   Invariants invariants;
   SimSecuritySpec security;          // "security" + "attackers" (sim/attacker_spec.h)
   BuggifySpec buggify;               // "buggify"
+  std::optional<StorageSpec> storage;  // "storage": a storage crash-consistency run (sim/storage/)
 };
 
 // Whether nodes run the reachability probe: a "liveness" block, or a

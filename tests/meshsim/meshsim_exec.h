@@ -27,10 +27,9 @@ struct Exec {
 inline std::string meshsim_bin() { return std::string(MESHD_BINARY_DIR) + "/tools/meshsim"; }
 inline std::string source_path(const std::string& rel) { return std::string(MESHD_SOURCE_DIR) + "/" + rel; }
 
-// `args` is appended to the binary path as shell words (test-controlled).
-inline Exec meshsim(const std::string& args) {
+// Runs a shell command line (test-controlled) and captures its stdout.
+inline Exec run_command(const std::string& cmd) {
   Exec e;
-  const std::string cmd = meshsim_bin() + " " + args;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return e;
   char buf[4096];
@@ -40,6 +39,9 @@ inline Exec meshsim(const std::string& args) {
   e.code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return e;
 }
+
+// `args` is appended to the binary path as shell words (test-controlled).
+inline Exec meshsim(const std::string& args) { return run_command(meshsim_bin() + " " + args); }
 
 inline std::string read_file(const std::string& path) {
   std::ifstream in(path);
