@@ -245,6 +245,7 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
     }
   }
   svc.set_security(sec);
+  svc.set_boot_hook([this, node](Node& n) { on_boot(n, node); });
   if (spec.plaintext) return;
   svc.set_transport_observer(&oracle_);
   if (attacker_) {
@@ -252,6 +253,39 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
       attacker_->record(from, to, bytes);
     });
   }
+}
+
+void SecurityHarness::on_boot(Node& n, size_t index) {
+  MonotonicOracle::Boot b;
+  b.node = index;
+  b.boot = n.incarnation();
+  b.at_us = world_.now_us();
+  b.wall_us = world_.clock(index).wall_us();
+  // Unreadable at some boot attempt since the last successful one: a
+  // bitrot fault standing now, at the last boot, or set in between.
+  const bool standing = world_.disk(index).faults().read_bitrot > 0;
+  b.record_may_be_unreadable = standing || bitrot_at_last_boot_[index];
+  for (const Fault& f : scenario_.faults) {
+    if (f.kind == FaultKind::disk && f.node == static_cast<int64_t>(index) && f.disk.read_bitrot > 0 &&
+        f.at_us > last_boot_us_[index] && f.at_us <= b.at_us) {
+      b.record_may_be_unreadable = true;
+    }
+  }
+  bitrot_at_last_boot_[index] = standing;
+  if (n.transport() != nullptr) b.identity = n.transport()->identity().node_id().to_hex();
+  // A wipe or a copied disk (the scenario's own timeline) since the last
+  // boot starts a new sequence, even where the identity cannot tell.
+  for (const Fault& f : scenario_.faults) {
+    if (f.kind == FaultKind::wipe && f.node == static_cast<int64_t>(index) && f.at_us > last_boot_us_[index] &&
+        f.at_us <= b.at_us) {
+      monotonic_.on_wipe(index);
+    }
+  }
+  for (const KeyAction& a : scenario_.security.copy_disk) {
+    if (a.node == index && a.at_us > last_boot_us_[index] && a.at_us <= b.at_us) monotonic_.on_wipe(index);
+  }
+  last_boot_us_[index] = b.at_us;
+  monotonic_.on_boot(b);
 }
 
 void SecurityHarness::schedule() {
@@ -335,6 +369,12 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
     if (violations.size() < kViolationsMax) violations.push_back(v);
   }
   violation_count += oracle_.violation_count();
+  for (const std::string& v : monotonic_.violations()) {
+    if (violations.size() < kViolationsMax) violations.push_back(v);
+  }
+  violation_count += monotonic_.violation_count();
+  counters["monotonic.boots"] = monotonic_.boots();
+  counters["monotonic.excused_recoveries"] = monotonic_.excused();
   counters["security.seals"] = oracle_.seals();
   counters["security.deliveries"] = oracle_.deliveries();
   counters["security.clone_refusals"] = refusals;

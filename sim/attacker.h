@@ -30,7 +30,9 @@
 // it to the SecurityOracle (and the attacker's tap); schedule() plans key
 // rotations, disk copies and attackers; finish() checks that sessions
 // recovered (every pair of live, connected nodes holds a current session at
-// the end) and the expected clone refusals, and reports counters.
+// the end) and the expected clone refusals, and reports counters. It also
+// feeds every boot to the MonotonicOracle (sim/scenario/monotonic_oracle.h),
+// in plaintext runs too.
 #pragma once
 
 #include <array>
@@ -41,6 +43,7 @@
 
 #include "core/crypto/identity.h"
 #include "sim/attacker_spec.h"
+#include "sim/scenario/monotonic_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
 #include "sim/scenario/scenario.h"
@@ -120,10 +123,14 @@ class SecurityHarness {
   void rotate_key(const KeyAction& action);
   void copy_disk(const KeyAction& action);
   void check_recovered();
+  void on_boot(Node& node, size_t index);
 
   World& world_;
   const Scenario& scenario_;
   SecurityOracle oracle_;
+  MonotonicOracle monotonic_;
+  std::map<size_t, int64_t> last_boot_us_;  // per node: the simulated time of its last boot
+  std::map<size_t, bool> bitrot_at_last_boot_;
   std::unique_ptr<Attacker> attacker_;
   std::vector<crypto::SigningPublic> genesis_keys_;
   uint64_t rotations_ = 0;

@@ -12,6 +12,10 @@
 #                             20), then the hidden "[.membership_scale]" simulator tests
 #                             (n = 10, 100, 1000). Extra arguments replace the test tag,
 #                             e.g. `scale "[membership_scale_100]"`. Slow: ~35 min on 2 cores
+#   bash tools/dev.sh mutate  mutation harness (docs/testbed-power.md): every mutation in
+#                             tools/mutate/catalogue.json against the default sweeps; extra
+#                             arguments go to tools/mutate/mutate.py (--only ID, --budget-cpu S,
+#                             --report docs/testbed-power.md). Slow: tens of minutes
 #
 # Every sub-command installs what it needs first (idempotent; skipped when all
 # packages are already present), so each is the only command needed.
@@ -102,8 +106,12 @@ case "$cmd" in
     ./build/default/meshd_tests "${1:-[.membership_scale]}" || failed=1
     exit "$failed"
     ;;
+  mutate)
+    install_deps
+    python3 tools/mutate/mutate.py --jobs "$JOBS" "$@"
+    ;;
   *)
-    sed -n '2,17p' "$0"
+    sed -n '2,21p' "$0"
     exit 2
     ;;
 esac

@@ -54,6 +54,8 @@ class NodeService final : public Service {
     std::function<void()> on_sent;
   };
   void set_membership_hooks(MembershipHooks hooks) { hooks_ = std::move(hooks); }
+  // After every successful boot (the MonotonicOracle's input, sim/attacker.h).
+  void set_boot_hook(std::function<void(Node&)> hook) { boot_hook_ = std::move(hook); }
   // Graceful stop (the `leave` fault). No-op unless running.
   void leave();
   // The node's SWIM member while it runs one (and has not left), else nullptr.
@@ -90,6 +92,7 @@ class NodeService final : public Service {
   std::optional<SecurityConfig> security_;
   transport::TransportObserver* transport_observer_ = nullptr;
   MembershipHooks hooks_;
+  std::function<void(Node&)> boot_hook_;
   std::unique_ptr<Node> node_;
   AddressToNode node_of_;
   VerdictObserver observer_;

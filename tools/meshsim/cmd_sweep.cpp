@@ -40,13 +40,14 @@ struct SweepArgs {
   std::string scenario_path, json_path, junit_path, plan_path, planted_bug;
   uint64_t first = 0, last = 0, shard_k = 1, shard_n = 1, jobs = 1, seed = 0;
   bool have_seeds = false, swarm = false, check_determinism = false, require_distinct = false, seed_given = false;
+  bool fail_fast = false;  // stop starting seeds after the first failure (tools/mutate)
   double seed_timeout_s = 0;
 };
 
 const char* kUsage =
     "usage: meshsim sweep SCENARIO --seeds A..B [--jobs N] [--shard K/N] [--swarm] [--check-determinism]\n"
     "                     [--require-distinct] [--junit FILE] [--json FILE] [--seed-timeout S]\n"
-    "                     [--plan FILE] [--plant-bug NAME]\n";
+    "                     [--plan FILE] [--plant-bug NAME] [--fail-fast]\n";
 
 int parse_args(int argc, char** argv, SweepArgs& a) {
   ArgWalker w{argc, argv};
@@ -80,6 +81,8 @@ int parse_args(int argc, char** argv, SweepArgs& a) {
       a.check_determinism = true;
     } else if (arg == "--require-distinct") {
       a.require_distinct = true;
+    } else if (arg == "--fail-fast") {
+      a.fail_fast = true;
     } else if (arg[0] == '-') {
       return usage_error("sweep", "unknown option '" + arg + "'");
     } else if (a.scenario_path.empty()) {
@@ -217,8 +220,10 @@ int cmd_sweep(int argc, char** argv) {
     }
     if (!ok || keep_all) records[o.tag] = std::move(rec);
   };
-  while (next < count || pool.running() > 0) {
-    while (next < count && pool.has_slot()) {
+  while ((next < count && !(a.fail_fast && failed > 0)) || pool.running() > 0) {
+    // --fail-fast: seeds start in increasing order and none starts after a
+    // failure, so the lowest failing seed among those run is reported.
+    while (next < count && pool.has_slot() && !(a.fail_fast && failed > 0)) {
       const uint64_t seed = a.first + offset + next++ * a.shard_n;
       ChildOutcome err;
       const bool check = a.check_determinism;
