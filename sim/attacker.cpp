@@ -209,7 +209,8 @@ bool Attacker::inject(AttackKind kind) {
 
 // --- SecurityHarness ----------------------------------------------------------
 
-SecurityHarness::SecurityHarness(World& world, const Scenario& scenario) : world_(world), scenario_(scenario) {
+SecurityHarness::SecurityHarness(World& world, const Scenario& scenario)
+    : world_(world), scenario_(scenario), cost_(world, scenario.security.attackers) {
   if (!scenario.security.attackers.empty()) {
     attacker_ = std::make_unique<Attacker>(world, scenario.security.attackers);
   }
@@ -246,6 +247,10 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
   }
   svc.set_security(sec);
   svc.set_boot_hook([this, node](Node& n) { on_boot(n, node); });
+  svc.set_receive_probe([this, node](const Address& from, std::span<const uint8_t> bytes,
+                                     const std::function<void()>& deliver) {
+    cost_.on_receive(node, from, bytes, deliver);
+  });
   if (spec.plaintext) return;
   svc.set_transport_observer(&oracle_);
   if (attacker_) {
@@ -373,6 +378,7 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
     if (violations.size() < kViolationsMax) violations.push_back(v);
   }
   violation_count += monotonic_.violation_count();
+  cost_.finish(violations, violation_count, counters);
   counters["monotonic.boots"] = monotonic_.boots();
   counters["monotonic.excused_recoveries"] = monotonic_.excused();
   counters["security.seals"] = oracle_.seals();

@@ -32,7 +32,8 @@
 // recovered (every pair of live, connected nodes holds a current session at
 // the end) and the expected clone refusals, and reports counters. It also
 // feeds every boot to the MonotonicOracle (sim/scenario/monotonic_oracle.h),
-// in plaintext runs too.
+// in plaintext runs too, and every delivery to the CostOracle
+// (sim/cost_oracle.h).
 #pragma once
 
 #include <array>
@@ -43,6 +44,7 @@
 
 #include "core/crypto/identity.h"
 #include "sim/attacker_spec.h"
+#include "sim/cost_oracle.h"
 #include "sim/scenario/monotonic_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
@@ -129,6 +131,7 @@ class SecurityHarness {
   const Scenario& scenario_;
   SecurityOracle oracle_;
   MonotonicOracle monotonic_;
+  CostOracle cost_;
   std::map<size_t, int64_t> last_boot_us_;  // per node: the simulated time of its last boot
   std::map<size_t, bool> bitrot_at_last_boot_;
   std::unique_ptr<Attacker> attacker_;

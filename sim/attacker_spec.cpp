@@ -95,7 +95,10 @@ Status parse_security(const JsonDoc& doc, const nlohmann::json& sec, size_t node
 Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::string& path, int64_t duration_us,
                       AttackerSpec& out) {
   if (Status s = doc.expect_object(a, path); !s) return s;
-  if (Status s = doc.reject_unknown(a, path, {"kinds", "from_s", "until_s", "rate_per_s"}); !s) return s;
+  if (Status s = doc.reject_unknown(a, path, {"kinds", "from_s", "until_s", "rate_per_s", "uncookied_dh_max_per_node"});
+      !s) {
+    return s;
+  }
   out.line = doc.line_of(path);
   const std::string kinds_path = JsonDoc::join(path, "kinds");
   auto kinds = a.find("kinds");
@@ -122,6 +125,11 @@ Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::st
   if (Status s = parse_at(doc, a, path, "from_s", duration_us, out.from_us); !s) return s;
   if (Status s = parse_at(doc, a, path, "until_s", duration_us, out.until_us); !s) return s;
   if (out.until_us <= out.from_us) return doc.error(JsonDoc::join(path, "until_s"), "must be after from_s");
+  if (Status s = doc.get_int(a, path, "uncookied_dh_max_per_node", out.uncookied_dh_max_per_node, 0, 1'000'000'000,
+                             false);
+      !s) {
+    return s;
+  }
   return doc.get_int(a, path, "rate_per_s", out.rate_per_s, 1, kAttackRatePerSMax, false);
 }
 

@@ -14,7 +14,8 @@
 //     "expect_clone_refusals": 1     // nodes that must refuse to start as clones
 //   },
 //   "attackers": [{"kinds": ["replay", "bitflip"], "from_s": 10, "until_s": 30,
-//                  "rate_per_s": 200}]
+//                  "rate_per_s": 200,
+//                  "uncookied_dh_max_per_node": 130}]   // optional cost bound (sim/cost_oracle.h)
 //
 // Attack kinds: replay (old ciphertexts), bitflip, truncate, reflect (a
 // packet sent back to its sender), forge_psk (initiations under a wrong
@@ -52,6 +53,10 @@ struct AttackerSpec {
   int64_t from_us = 0;
   int64_t until_us = 0;
   int64_t rate_per_s = 200;  // injected packets per second, all kinds together
+  // Cost bound (sim/cost_oracle.h): X25519 operations a node may spend on
+  // handshake initiations without a cookie while this attacker is active;
+  // -1: not checked.
+  int64_t uncookied_dh_max_per_node = -1;
   int line = 0;
 };
 

@@ -39,6 +39,10 @@ class NodeService final : public Service {
   using VerdictObserver = std::function<void(size_t target_node, membership::PeerState to)>;
   using AddressToNode = std::function<std::optional<size_t>(const Address&)>;
   using PacketTap = std::function<void(const Address& from, const Address& to, std::span<const uint8_t> bytes)>;
+  // Wraps every datagram delivered to the node: the probe must call
+  // `deliver` exactly once (the CostOracle's input, sim/cost_oracle.h).
+  using ReceiveProbe = std::function<void(const Address& from, std::span<const uint8_t> bytes,
+                                          const std::function<void()>& deliver)>;
 
   NodeService(Env& env, NodeConfig config, AddressToNode node_of, VerdictObserver observer);
   ~NodeService() override;
@@ -48,6 +52,7 @@ class NodeService final : public Service {
   void set_security(const SecurityConfig& security) { security_ = security; }
   void set_transport_observer(transport::TransportObserver* observer) { transport_observer_ = observer; }
   void set_packet_tap(PacketTap tap) { tap_.tap = std::move(tap); }
+  void set_receive_probe(ReceiveProbe probe) { tap_.probe = std::move(probe); }
   struct MembershipHooks {
     std::function<void(const NodeId& id, uint64_t incarnation)> on_boot;
     std::function<void(const membership::MemberEvent&)> on_event;
@@ -78,8 +83,16 @@ class NodeService final : public Service {
       if (tap) tap(inner_.local_address(), to, bytes);
       return inner_.send(to, bytes);
     }
-    void set_receive_handler(ReceiveHandler handler) override { inner_.set_receive_handler(std::move(handler)); }
+    void set_receive_handler(ReceiveHandler handler) override {
+      if (probe && handler) {
+        handler = [this, h = std::move(handler)](const Address& from, std::span<const uint8_t> bytes) {
+          probe(from, bytes, [&] { h(from, bytes); });
+        };
+      }
+      inner_.set_receive_handler(std::move(handler));
+    }
     PacketTap tap;
+    ReceiveProbe probe;
 
    private:
     Network& inner_;

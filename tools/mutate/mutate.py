@@ -297,6 +297,9 @@ def main():
         log(f"{mut['id']}: {st}{detail}")
         results.append(res)
         rows.append(fmt_row(mut, res))
+        if a.report:  # partial results survive an interrupted run
+            write_report(a.report, rows, f"partial: {len(rows)} of {len(muts)} mutations run "
+                         f"({killed} killed, {survived} survived)", "bash tools/dev.sh mutate " + " ".join(sys.argv[1:]))
     # Leave the scratch build matching the unmutated tree.
     build(scratch_src, scratch_build, a.jobs)
 
