@@ -20,6 +20,7 @@
 #include "tools/meshsim/buggify_tally.h"
 #include "tools/meshsim/cli.h"
 #include "tools/meshsim/commands.h"
+#include "tools/meshsim/coverage.h"
 #include "tools/meshsim/fork_pool.h"
 #include "tools/meshsim/histogram.h"
 #include "tools/meshsim/junit.h"
@@ -151,6 +152,8 @@ int cmd_sweep(int argc, char** argv) {
   if (int rc = parse_args(argc, argv, a); rc != 0) return rc;
   SeedSource src;
   if (int rc = load_source("sweep", a.scenario_path, a.swarm, a.plan_path, a.planted_bug, src); rc != 0) return rc;
+  std::vector<std::string> must_reach;
+  if (std::string err; !load_must_reach(a.scenario_path, must_reach, err)) return usage_error("sweep", err);
 
   // --shard K/N: seed A+i belongs to shard (i mod N) + 1, so shards are
   // disjoint, cover the range, and each gets a spread of seeds. Seeds are
@@ -180,6 +183,7 @@ int cmd_sweep(int argc, char** argv) {
   std::vector<int64_t> m_fp_per_run;
   std::set<std::string> hashes;
   BuggifyTally buggify;
+  CoverageTally coverage;
   double overhead_s = 0;
   size_t overhead_n = 0;
   auto accept = [&](const ChildOutcome& o) {
@@ -196,6 +200,8 @@ int cmd_sweep(int argc, char** argv) {
       overhead_s += o.wall_s - rec["wall_s"].get<double>();
       ++overhead_n;
       buggify.add(rec);
+      coverage.add(rec);
+      rec.erase("reached");
       rec.erase("detection_samples_us");  // reports keep per-seed distributions
       rec.erase("recovery_samples_us");
       if (rec.contains("membership")) {
@@ -307,12 +313,20 @@ int cmd_sweep(int argc, char** argv) {
                 {"flaps_max_pair", m_flaps_max_pair}, {"msgs_per_node_s", runs > 0 ? m_msgs_sum / runs : 0.0}};
   }
   if (buggify.seeds > 0) std::printf("%s", buggify.text().c_str());
+  std::printf("%s", coverage.text().c_str());
+  std::string unreached;
+  for (const std::string& n : must_reach) {
+    if (!coverage.reached.count(n)) unreached += (unreached.empty() ? "" : ", ") + n;
+  }
+  // Only a sweep that ran to the end can say something was never reached.
+  const bool reach_ok = unreached.empty() || (a.fail_fast && failed > 0);
+  if (!reach_ok) std::printf("FAIL: not reached in any seed (must_reach): %s\n", unreached.c_str());
   const bool distinct_ok = !a.require_distinct || hashes.size() == total;
   if (!distinct_ok) {
     std::printf("FAIL: %llu seeds produced only %zu distinct trace hashes (--require-distinct)\n",
                 static_cast<unsigned long long>(total), hashes.size());
   }
-  int rc = failed == 0 && distinct_ok ? 0 : 1;
+  int rc = failed == 0 && distinct_ok && reach_ok ? 0 : 1;
   if (!a.json_path.empty()) {
     nlohmann::json kinds = failure_kinds;
     const nlohmann::json report = {
@@ -325,6 +339,8 @@ int cmd_sweep(int argc, char** argv) {
         {"bounds", {{"detection", distribution_json(det)}, {"recovery", distribution_json(rec)},
                     {"run_wall", distribution_json(run)}, {"membership", m_bounds}}},
         {"buggify", buggify.json()},
+        {"coverage", {{"reached", coverage.reached}, {"never_reached", coverage.never_reached()},
+                      {"must_reach_missing", unreached}}},
         {"per_seed", per_seed}};
     if (Status s = write_json_file(a.json_path, report); !s) rc = usage_error("sweep", "--json: " + s.message());
   }

@@ -1,5 +1,7 @@
 #include "tools/meshsim/seed_run.h"
 
+#include "tools/meshsim/coverage.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -130,6 +132,7 @@ nlohmann::json result_record(const ResolvedRun& rr, const RunResult& r, uint64_t
   }
   if (!deterministic) j["nondeterminism"] = nondeterminism;
   if (rr.swarm) j["swarm"] = swarm_profile_json(*rr.swarm);
+  j["reached"] = reached_names(r);  // coverage (tools/meshsim/coverage.h)
   for (const auto& [name, b] : r.buggify) {
     j["buggify"][name] = {{"enabled", b.enabled}, {"evaluated", b.evaluated}, {"fired", b.fired}};
   }
