@@ -214,6 +214,12 @@ SecurityHarness::SecurityHarness(World& world, const Scenario& scenario)
   if (!scenario.security.attackers.empty()) {
     attacker_ = std::make_unique<Attacker>(world, scenario.security.attackers);
   }
+  if (scenario.membership && !scenario.security.plaintext) {
+    member_attacker_ = std::make_unique<MemberAttacker>(world, scenario.security.member_attackers, [this](size_t i) {
+      NodeService* s = service(i);
+      return s != nullptr && s->running() ? &s->node() : nullptr;
+    });
+  }
   // Each node's first boot draws its identity from this very stream
   // (Node::start_security), so peers can be configured with the genesis
   // keys before anyone starts.
@@ -291,6 +297,14 @@ void SecurityHarness::on_boot(Node& n, size_t index) {
   }
   last_boot_us_[index] = b.at_us;
   monotonic_.on_boot(b);
+  if (member_attacker_ && n.transport() != nullptr) report_key(n, index);
+}
+
+void SecurityHarness::report_key(Node& n, size_t index) {
+  membership::PublicKeyBytes key{};
+  const auto& k = n.transport()->identity().public_key();
+  std::copy(k.begin(), k.end(), key.begin());
+  member_attacker_->on_key(index, n.transport()->identity().node_id(), key);
 }
 
 void SecurityHarness::schedule() {
@@ -301,6 +315,7 @@ void SecurityHarness::schedule() {
     world_.at(a.at_us, [this, a] { copy_disk(a); });
   }
   if (attacker_) attacker_->schedule();
+  if (member_attacker_) member_attacker_->schedule();
 }
 
 void SecurityHarness::rotate_key(const KeyAction& a) {
@@ -317,6 +332,7 @@ void SecurityHarness::rotate_key(const KeyAction& a) {
     return;
   }
   ++rotations_;
+  if (member_attacker_) report_key(svc->node(), a.node);
 }
 
 void SecurityHarness::copy_disk(const KeyAction& a) {
@@ -379,6 +395,17 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
   }
   violation_count += monotonic_.violation_count();
   cost_.finish(violations, violation_count, counters);
+  if (member_attacker_) {
+    for (const std::string& v : member_attacker_->violations()) {
+      if (violations.size() < kViolationsMax) violations.push_back(v);
+    }
+    violation_count += member_attacker_->violation_count();
+    counters["member_identity.entries_checked"] = member_attacker_->entries_checked();
+    for (size_t k = 0; k < kMemberAttackKinds; ++k) {
+      const auto kind = static_cast<MemberAttackKind>(k);
+      counters["member_attacker.injected." + std::string(member_attack_kind_name(kind))] = member_attacker_->injected(kind);
+    }
+  }
   counters["monotonic.boots"] = monotonic_.boots();
   counters["monotonic.excused_recoveries"] = monotonic_.excused();
   counters["security.seals"] = oracle_.seals();

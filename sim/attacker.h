@@ -45,6 +45,7 @@
 #include "core/crypto/identity.h"
 #include "sim/attacker_spec.h"
 #include "sim/cost_oracle.h"
+#include "sim/member_attacker.h"
 #include "sim/scenario/monotonic_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
@@ -126,6 +127,7 @@ class SecurityHarness {
   void copy_disk(const KeyAction& action);
   void check_recovered();
   void on_boot(Node& node, size_t index);
+  void report_key(Node& node, size_t index);  // the owner's key, for the identity oracle
 
   World& world_;
   const Scenario& scenario_;
@@ -135,6 +137,7 @@ class SecurityHarness {
   std::map<size_t, int64_t> last_boot_us_;  // per node: the simulated time of its last boot
   std::map<size_t, bool> bitrot_at_last_boot_;
   std::unique_ptr<Attacker> attacker_;
+  std::unique_ptr<MemberAttacker> member_attacker_;  // membership runs: the insider and the identity oracle
   std::vector<crypto::SigningPublic> genesis_keys_;
   uint64_t rotations_ = 0;
   uint64_t disk_copies_ = 0;

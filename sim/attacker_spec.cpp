@@ -92,6 +92,61 @@ Status parse_security(const JsonDoc& doc, const nlohmann::json& sec, size_t node
                      static_cast<int64_t>(nodes), false);
 }
 
+constexpr std::pair<MemberAttackKind, std::string_view> kMemberAttackNames[] = {
+    {MemberAttackKind::suspect_spam, "suspect_spam"},
+    {MemberAttackKind::claim_identity, "claim_identity"},
+    {MemberAttackKind::forge_endpoint, "forge_endpoint"},
+    {MemberAttackKind::replay_update, "replay_update"},
+};
+
+Status parse_member_attackers(const JsonDoc& doc, const nlohmann::json& root, size_t nodes, int64_t duration_us,
+                              SimSecuritySpec& out) {
+  auto it = root.find("member_attackers");
+  if (it == root.end()) return Status::ok();
+  if (Status s = doc.expect_array(*it, "member_attackers"); !s) return s;
+  if (it->size() > kAttackersMax) {
+    return doc.error("member_attackers", fmt::format("too many attackers (limit {})", kAttackersMax));
+  }
+  if (out.plaintext && !it->empty()) {
+    return doc.error("member_attackers", "member attackers need an encrypted mesh (security.plaintext is true)");
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    const nlohmann::json& a = (*it)[i];
+    const std::string path = JsonDoc::index("member_attackers", i);
+    MemberAttackerSpec spec;
+    if (Status s = doc.expect_object(a, path); !s) return s;
+    if (Status s = doc.reject_unknown(a, path, {"kinds", "insider", "from_s", "until_s", "rate_per_s"}); !s) return s;
+    spec.line = doc.line_of(path);
+    const std::string kinds_path = JsonDoc::join(path, "kinds");
+    auto kinds = a.find("kinds");
+    if (kinds == a.end()) return doc.error(kinds_path, "required field missing");
+    if (Status s = doc.expect_array(*kinds, kinds_path); !s) return s;
+    if (kinds->empty()) return doc.error(kinds_path, "must name at least one attack kind");
+    for (size_t k = 0; k < kinds->size(); ++k) {
+      bool found = false;
+      for (const auto& [kind, name] : kMemberAttackNames) {
+        if ((*kinds)[k].is_string() && name == (*kinds)[k].get<std::string>()) {
+          spec.kinds.push_back(kind);
+          found = true;
+        }
+      }
+      if (!found) {
+        return doc.error(JsonDoc::index(kinds_path, k),
+                         "unknown member attack kind (suspect_spam, claim_identity, forge_endpoint, replay_update)");
+      }
+    }
+    int64_t insider = static_cast<int64_t>(nodes) - 1;
+    if (Status s = doc.get_int(a, path, "insider", insider, 0, static_cast<int64_t>(nodes) - 1, false); !s) return s;
+    spec.insider = static_cast<size_t>(insider);
+    if (Status s = parse_at(doc, a, path, "from_s", duration_us, spec.from_us); !s) return s;
+    if (Status s = parse_at(doc, a, path, "until_s", duration_us, spec.until_us); !s) return s;
+    if (spec.until_us <= spec.from_us) return doc.error(JsonDoc::join(path, "until_s"), "must be after from_s");
+    if (Status s = doc.get_int(a, path, "rate_per_s", spec.rate_per_s, 1, kAttackRatePerSMax, false); !s) return s;
+    out.member_attackers.push_back(std::move(spec));
+  }
+  return Status::ok();
+}
+
 Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::string& path, int64_t duration_us,
                       AttackerSpec& out) {
   if (Status s = doc.expect_object(a, path); !s) return s;
@@ -135,6 +190,13 @@ Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::st
 
 }  // namespace
 
+std::string_view member_attack_kind_name(MemberAttackKind kind) {
+  for (const auto& [k, name] : kMemberAttackNames) {
+    if (k == kind) return name;
+  }
+  return "unknown";
+}
+
 std::string_view attack_kind_name(AttackKind kind) {
   for (const auto& [k, name] : kAttackNames) {
     if (k == kind) return name;
@@ -148,7 +210,7 @@ Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_
     if (Status s = parse_security(doc, *it, nodes, duration_us, out); !s) return s;
   }
   auto it = root.find("attackers");
-  if (it == root.end()) return Status::ok();
+  if (it == root.end()) return parse_member_attackers(doc, root, nodes, duration_us, out);
   if (Status s = doc.expect_array(*it, "attackers"); !s) return s;
   if (it->size() > kAttackersMax) return doc.error("attackers", fmt::format("too many attackers (limit {})", kAttackersMax));
   for (size_t i = 0; i < it->size(); ++i) {
@@ -159,7 +221,7 @@ Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_
   if (out.plaintext && !out.attackers.empty()) {
     return doc.error("attackers", "attackers need an encrypted mesh (security.plaintext is true)");
   }
-  return Status::ok();
+  return parse_member_attackers(doc, root, nodes, duration_us, out);
 }
 
 }  // namespace meshd::sim

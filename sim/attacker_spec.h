@@ -60,6 +60,25 @@ struct AttackerSpec {
   int line = 0;
 };
 
+// The membership attacker (sim/member_attacker.h): an insider — a running
+// member with a valid identity and the PSK — that speaks SWIM over its own
+// authenticated sessions. Scenario JSON:
+//   "member_attackers": [{"kinds": ["suspect_spam", "claim_identity", "forge_endpoint",
+//                                   "replay_update"], "insider": 4,
+//                         "from_s": 5, "until_s": 25, "rate_per_s": 20}]
+enum class MemberAttackKind : uint8_t { suspect_spam, claim_identity, forge_endpoint, replay_update };
+constexpr size_t kMemberAttackKinds = static_cast<size_t>(MemberAttackKind::replay_update) + 1;
+std::string_view member_attack_kind_name(MemberAttackKind kind);
+
+struct MemberAttackerSpec {
+  std::vector<MemberAttackKind> kinds;
+  size_t insider = 0;
+  int64_t from_us = 0;
+  int64_t until_us = 0;
+  int64_t rate_per_s = 20;
+  int line = 0;
+};
+
 struct KeyAction {
   int64_t at_us = 0;
   size_t node = 0;      // rotate_key; copy_disk: destination
@@ -80,9 +99,11 @@ struct SimSecuritySpec {
   std::vector<KeyAction> copy_disk;
   int64_t expect_clone_refusals = -1;  // -1: not checked
   std::vector<AttackerSpec> attackers;
+  std::vector<MemberAttackerSpec> member_attackers;
 };
 
-// Parses root["security"] and root["attackers"] (both optional).
+// Parses root["security"], root["attackers"] and root["member_attackers"]
+// (all optional).
 Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_t nodes, int64_t duration_us,
                            SimSecuritySpec& out);
 

@@ -142,8 +142,14 @@ bool SwimService::admit_update(const Address& from, const NodeId& sender, const 
   if (!rules_.verify) return true;
   if (known != nullptr) {
     // Already verified when it entered the table: the same signed fact.
+    // Every signed field must match, not only the signature: else an insider
+    // could relay a member's signed update with its endpoint swapped
+    // (found by the membership attacker, docs/testbed-power.md).
     if (u.status == MemberStatus::alive && known->has_identity && known->identity_incarnation == u.incarnation &&
-        known->signature == u.signature && known->public_key == u.public_key) {
+        known->signature == u.signature && known->public_key == u.public_key && known->address == u.address &&
+        compare_endpoints(known->alt_endpoints, u.alt_endpoints) == 0 && known->instance == u.instance &&
+        known->hostname == u.hostname && known->fingerprint_digest == u.fingerprint_digest &&
+        known->capability_digest == u.capability_digest) {
       return true;
     }
     if (u.status == MemberStatus::left && known->status == MemberStatus::left &&

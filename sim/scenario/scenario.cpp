@@ -170,7 +170,8 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   // checked by `meshsim sweep`, not by a run.
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
                                                "network", "clocks", "faults", "invariants", "plan", "membership",
-                                               "security", "attackers", "buggify", "must_reach"}); !s) {
+                                               "security", "attackers", "member_attackers", "buggify", "must_reach"});
+      !s) {
     return s;
   }
   Scenario sc;

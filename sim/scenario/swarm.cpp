@@ -173,6 +173,19 @@ int64_t episode(SwarmCategory c, Gen& g, std::vector<Fault>& out, int64_t drift_
       if (g.sc.security.attackers.size() < kAttackersMax && !g.sc.security.plaintext) {
         g.sc.security.attackers.push_back(attacker_episode(g));
       }
+      // With membership, half the episodes also get an insider speaking SWIM.
+      if (g.sc.membership && g.sc.security.member_attackers.size() < kAttackersMax && g.r.chance(0.5)) {
+        MemberAttackerSpec m;
+        for (size_t k = 0; k < kMemberAttackKinds; ++k) {
+          if (g.r.chance(0.5)) m.kinds.push_back(static_cast<MemberAttackKind>(k));
+        }
+        if (m.kinds.empty()) m.kinds.push_back(MemberAttackKind::suspect_spam);
+        m.insider = g.node();
+        m.from_us = g.start_us();
+        m.until_us = std::max(m.from_us + 1000, g.end_us(m.from_us));
+        m.rate_per_s = g.r.range(5, 40);
+        g.sc.security.member_attackers.push_back(m);
+      }
       break;
     case SwarmCategory::count_:
       break;
@@ -220,6 +233,7 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
   sc.description = fmt::format("swarm profile of seed {} over scenario '{}'", seed, base.name);
   sc.duration_us = base.duration_us;
   sc.nodes = static_cast<size_t>(r.range(kSwarmNodesMin, kSwarmNodesMax));
+  sc.membership = base.membership;  // SWIM on every node when the base runs it (no draw)
 
   // Liveness knobs.
   sc.liveness.ping_interval_ms = r.range(50, 300);
@@ -302,7 +316,6 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
   // Membership over the same fault mix (see the header for the bounds).
   if (base.membership) {
     p.membership = true;
-    sc.membership = base.membership;
     const MembershipInvariants& bi = base.invariants.membership;
     MembershipInvariants& mi = sc.invariants.membership;
     mi = MembershipInvariants{};
@@ -369,6 +382,12 @@ std::string swarm_profile_text(const SwarmRun& run) {
     }
   }
   s += fmt::format(" (total {} faults)\n", sc.faults.size());
+  for (const MemberAttackerSpec& a : sc.security.member_attackers) {
+    std::string kinds;
+    for (MemberAttackKind k : a.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(member_attack_kind_name(k));
+    s += fmt::format("swarm: member attacker insider={} kinds={} from_s={:.3f} until_s={:.3f} rate_per_s={}\n", a.insider,
+                     kinds, a.from_us / 1e6, a.until_us / 1e6, a.rate_per_s);
+  }
   for (const AttackerSpec& a : sc.security.attackers) {
     std::string kinds;
     for (AttackKind k : a.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(attack_kind_name(k));

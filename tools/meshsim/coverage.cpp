@@ -19,6 +19,7 @@ constexpr const char* kMembershipTransitions[] = {"transition:membership_failed"
                                                   "transition:membership_flap"};
 constexpr const char* kPreconditions[] = {"precondition:monotonic_restart", "precondition:monotonic_excused_recovery",
                                           "precondition:cost_uncookied_dh"};
+constexpr const char* kMembershipPreconditions[] = {"precondition:member_identity_checked"};
 
 uint64_t counter(const sim::RunResult& r, const std::string& key) {
   auto it = r.security.find(key);
@@ -59,6 +60,7 @@ std::vector<std::string> reached_names(const sim::RunResult& r) {
     if (v == 0) continue;
     if (k.rfind("drops.", 0) == 0) out.push_back("drop:" + k.substr(6));
     if (k.rfind("attacker.injected.", 0) == 0) out.push_back("attack:" + k.substr(18));
+    if (k.rfind("member_attacker.injected.", 0) == 0) out.push_back("member_attack:" + k.substr(25));
   }
   for (const auto& [name, st] : r.buggify) {
     if (st.fired > 0) out.push_back("buggify:" + name);
@@ -76,6 +78,7 @@ std::vector<std::string> reached_names(const sim::RunResult& r) {
   if (counter(r, "monotonic.boots") > r.nodes) out.emplace_back("precondition:monotonic_restart");
   if (counter(r, "monotonic.excused_recoveries") > 0) out.emplace_back("precondition:monotonic_excused_recovery");
   if (counter(r, "cost.uncookied_initiation_dh") > 0) out.emplace_back("precondition:cost_uncookied_dh");
+  if (counter(r, "member_identity.entries_checked") > 0) out.emplace_back("precondition:member_identity_checked");
   return out;
 }
 
@@ -84,6 +87,10 @@ bool coverage_name_known(const std::string& name) {
   for (auto& n : attack_names()) all.push_back(n);
   for (auto& n : buggify_names()) all.push_back(n);
   for (const char* t : kMembershipTransitions) all.emplace_back(t);
+  for (const char* t : kMembershipPreconditions) all.emplace_back(t);
+  for (size_t k = 0; k < sim::kMemberAttackKinds; ++k) {
+    all.push_back("member_attack:" + std::string(sim::member_attack_kind_name(static_cast<sim::MemberAttackKind>(k))));
+  }
   for (const auto& n : all) {
     if (n == name) return true;
   }
@@ -111,6 +118,7 @@ std::vector<std::string> universe_of(const CoverageTally& t) {
   }
   if (t.any_membership) {
     for (const char* n : kMembershipTransitions) u.emplace_back(n);
+    for (const char* n : kMembershipPreconditions) u.emplace_back(n);
   }
   return u;
 }

@@ -4,13 +4,15 @@
 //   drop:<reason>        a datagram dropped for that reason (core/wire/drop_reason.h),
 //                        summed over the nodes alive at the end
 //   attack:<kind>        an attacker injected that kind (sim/attacker.h)
+//   member_attack:<kind> the membership insider injected that kind (sim/member_attacker.h)
 //   buggify:<point>      an in-code fault point fired (core/env/buggify.h)
 //   transition:<name>    liveness down / up; membership failed / rejoin /
 //                        left / converged after a heal / flap
 //   precondition:<name>  an oracle's precondition held at least once:
 //                        monotonic restart (a node booted twice), monotonic
 //                        excused recovery, cost uncookied DH (an initiation
-//                        without a cookie cost DH)
+//                        without a cookie cost DH), member identity checked
+//                        (the identity oracle judged a member entry)
 // The sweep prints "coverage: never reached (K of N): ..." over the
 // universe of names that apply (buggify points only when a seed ran with
 // buggify, membership transitions only with membership, attack kinds only
