@@ -92,6 +92,30 @@ Status parse_security(const JsonDoc& doc, const nlohmann::json& sec, size_t node
                      static_cast<int64_t>(nodes), false);
 }
 
+// The "kinds" array of an attacker: every entry a name from `names`.
+template <class Kind, size_t N>
+Status parse_kinds(const JsonDoc& doc, const nlohmann::json& a, const std::string& path,
+                   const std::pair<Kind, std::string_view> (&names)[N], std::string_view known,
+                   std::vector<Kind>& out) {
+  const std::string kinds_path = JsonDoc::join(path, "kinds");
+  auto kinds = a.find("kinds");
+  if (kinds == a.end()) return doc.error(kinds_path, "required field missing");
+  if (Status s = doc.expect_array(*kinds, kinds_path); !s) return s;
+  if (kinds->empty()) return doc.error(kinds_path, "must name at least one attack kind");
+  for (size_t i = 0; i < kinds->size(); ++i) {
+    const nlohmann::json& k = (*kinds)[i];
+    bool found = false;
+    for (const auto& [kind, name] : names) {
+      if (k.is_string() && name == k.get<std::string>()) {
+        out.push_back(kind);
+        found = true;
+      }
+    }
+    if (!found) return doc.error(JsonDoc::index(kinds_path, i), fmt::format("unknown attack kind ({})", known));
+  }
+  return Status::ok();
+}
+
 constexpr std::pair<MemberAttackKind, std::string_view> kMemberAttackNames[] = {
     {MemberAttackKind::suspect_spam, "suspect_spam"},
     {MemberAttackKind::claim_identity, "claim_identity"},
@@ -117,23 +141,10 @@ Status parse_member_attackers(const JsonDoc& doc, const nlohmann::json& root, si
     if (Status s = doc.expect_object(a, path); !s) return s;
     if (Status s = doc.reject_unknown(a, path, {"kinds", "insider", "from_s", "until_s", "rate_per_s"}); !s) return s;
     spec.line = doc.line_of(path);
-    const std::string kinds_path = JsonDoc::join(path, "kinds");
-    auto kinds = a.find("kinds");
-    if (kinds == a.end()) return doc.error(kinds_path, "required field missing");
-    if (Status s = doc.expect_array(*kinds, kinds_path); !s) return s;
-    if (kinds->empty()) return doc.error(kinds_path, "must name at least one attack kind");
-    for (size_t k = 0; k < kinds->size(); ++k) {
-      bool found = false;
-      for (const auto& [kind, name] : kMemberAttackNames) {
-        if ((*kinds)[k].is_string() && name == (*kinds)[k].get<std::string>()) {
-          spec.kinds.push_back(kind);
-          found = true;
-        }
-      }
-      if (!found) {
-        return doc.error(JsonDoc::index(kinds_path, k),
-                         "unknown member attack kind (suspect_spam, claim_identity, forge_endpoint, replay_update)");
-      }
+    if (Status s = parse_kinds(doc, a, path, kMemberAttackNames,
+                               "suspect_spam, claim_identity, forge_endpoint, replay_update", spec.kinds);
+        !s) {
+      return s;
     }
     int64_t insider = static_cast<int64_t>(nodes) - 1;
     if (Status s = doc.get_int(a, path, "insider", insider, 0, static_cast<int64_t>(nodes) - 1, false); !s) return s;
@@ -155,27 +166,12 @@ Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::st
     return s;
   }
   out.line = doc.line_of(path);
-  const std::string kinds_path = JsonDoc::join(path, "kinds");
-  auto kinds = a.find("kinds");
-  if (kinds == a.end()) return doc.error(kinds_path, "required field missing");
-  if (Status s = doc.expect_array(*kinds, kinds_path); !s) return s;
-  if (kinds->empty()) return doc.error(kinds_path, "must name at least one attack kind");
-  for (size_t i = 0; i < kinds->size(); ++i) {
-    const nlohmann::json& k = (*kinds)[i];
-    const std::string kp = JsonDoc::index(kinds_path, i);
-    bool found = false;
-    if (k.is_string()) {
-      for (const auto& [kind, name] : kAttackNames) {
-        if (name == k.get<std::string>()) {
-          out.kinds.push_back(kind);
-          found = true;
-        }
-      }
-    }
-    if (!found) {
-      return doc.error(kp, "unknown attack kind (replay, bitflip, truncate, reflect, forge_psk, forge_key, "
-                           "replay_initiation, garbage, handshake_storm)");
-    }
+  if (Status s = parse_kinds(doc, a, path, kAttackNames,
+                             "replay, bitflip, truncate, reflect, forge_psk, forge_key, replay_initiation, garbage, "
+                             "handshake_storm",
+                             out.kinds);
+      !s) {
+    return s;
   }
   if (Status s = parse_at(doc, a, path, "from_s", duration_us, out.from_us); !s) return s;
   if (Status s = parse_at(doc, a, path, "until_s", duration_us, out.until_us); !s) return s;

@@ -19,18 +19,9 @@ namespace {
 
 // The entry's identity as the alive update its owner signed.
 MemberUpdate identity_update(const Member& m) {
-  MemberUpdate u;
+  MemberUpdate u = membership::identity_of(m);
   u.id = m.id;
   u.status = MemberStatus::alive;
-  u.incarnation = m.identity_incarnation;
-  u.instance = m.instance;
-  u.address = m.address;
-  u.alt_endpoints = m.alt_endpoints;
-  u.public_key = m.public_key;
-  u.hostname = m.hostname;
-  u.fingerprint_digest = m.fingerprint_digest;
-  u.capability_digest = m.capability_digest;
-  u.signature = m.signature;
   return u;
 }
 
