@@ -209,9 +209,16 @@ bool Attacker::inject(AttackKind kind) {
 
 // --- SecurityHarness ----------------------------------------------------------
 
-SecurityHarness::SecurityHarness(World& world, const Scenario& scenario) : world_(world), scenario_(scenario) {
+SecurityHarness::SecurityHarness(World& world, const Scenario& scenario)
+    : world_(world), scenario_(scenario), cost_(world, scenario.security.attackers) {
   if (!scenario.security.attackers.empty()) {
     attacker_ = std::make_unique<Attacker>(world, scenario.security.attackers);
+  }
+  if (scenario.membership && !scenario.security.plaintext) {
+    member_attacker_ = std::make_unique<MemberAttacker>(world, scenario.security.member_attackers, [this](size_t i) {
+      NodeService* s = service(i);
+      return s != nullptr && s->running() ? &s->node() : nullptr;
+    });
   }
   // Each node's first boot draws its identity from this very stream
   // (Node::start_security), so peers can be configured with the genesis
@@ -245,6 +252,11 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
     }
   }
   svc.set_security(sec);
+  svc.set_boot_hook([this, node](Node& n) { on_boot(n, node); });
+  svc.set_receive_probe([this, node](const Address& from, std::span<const uint8_t> bytes,
+                                     const std::function<void()>& deliver) {
+    cost_.on_receive(node, from, bytes, deliver);
+  });
   if (spec.plaintext) return;
   svc.set_transport_observer(&oracle_);
   if (attacker_) {
@@ -252,6 +264,47 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
       attacker_->record(from, to, bytes);
     });
   }
+}
+
+void SecurityHarness::on_boot(Node& n, size_t index) {
+  MonotonicOracle::Boot b;
+  b.node = index;
+  b.boot = n.incarnation();
+  b.at_us = world_.now_us();
+  b.wall_us = world_.clock(index).wall_us();
+  // Unreadable at some boot attempt since the last successful one: a
+  // bitrot fault standing now, at the last boot, or set in between.
+  const bool standing = world_.disk(index).faults().read_bitrot > 0;
+  b.record_may_be_unreadable = standing || bitrot_at_last_boot_[index];
+  for (const Fault& f : scenario_.faults) {
+    if (f.kind == FaultKind::disk && f.node == static_cast<int64_t>(index) && f.disk.read_bitrot > 0 &&
+        f.at_us > last_boot_us_[index] && f.at_us <= b.at_us) {
+      b.record_may_be_unreadable = true;
+    }
+  }
+  bitrot_at_last_boot_[index] = standing;
+  if (n.transport() != nullptr) b.identity = n.transport()->identity().node_id().to_hex();
+  // A wipe or a copied disk (the scenario's own timeline) since the last
+  // boot starts a new sequence, even where the identity cannot tell.
+  for (const Fault& f : scenario_.faults) {
+    if (f.kind == FaultKind::wipe && f.node == static_cast<int64_t>(index) && f.at_us > last_boot_us_[index] &&
+        f.at_us <= b.at_us) {
+      monotonic_.on_wipe(index);
+    }
+  }
+  for (const KeyAction& a : scenario_.security.copy_disk) {
+    if (a.node == index && a.at_us > last_boot_us_[index] && a.at_us <= b.at_us) monotonic_.on_wipe(index);
+  }
+  last_boot_us_[index] = b.at_us;
+  monotonic_.on_boot(b);
+  if (member_attacker_ && n.transport() != nullptr) report_key(n, index);
+}
+
+void SecurityHarness::report_key(Node& n, size_t index) {
+  membership::PublicKeyBytes key{};
+  const auto& k = n.transport()->identity().public_key();
+  std::copy(k.begin(), k.end(), key.begin());
+  member_attacker_->on_key(index, n.transport()->identity().node_id(), key);
 }
 
 void SecurityHarness::schedule() {
@@ -262,6 +315,7 @@ void SecurityHarness::schedule() {
     world_.at(a.at_us, [this, a] { copy_disk(a); });
   }
   if (attacker_) attacker_->schedule();
+  if (member_attacker_) member_attacker_->schedule();
 }
 
 void SecurityHarness::rotate_key(const KeyAction& a) {
@@ -278,6 +332,7 @@ void SecurityHarness::rotate_key(const KeyAction& a) {
     return;
   }
   ++rotations_;
+  if (member_attacker_) report_key(svc->node(), a.node);
 }
 
 void SecurityHarness::copy_disk(const KeyAction& a) {
@@ -335,6 +390,24 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
     if (violations.size() < kViolationsMax) violations.push_back(v);
   }
   violation_count += oracle_.violation_count();
+  for (const std::string& v : monotonic_.violations()) {
+    if (violations.size() < kViolationsMax) violations.push_back(v);
+  }
+  violation_count += monotonic_.violation_count();
+  cost_.finish(violations, violation_count, counters);
+  if (member_attacker_) {
+    for (const std::string& v : member_attacker_->violations()) {
+      if (violations.size() < kViolationsMax) violations.push_back(v);
+    }
+    violation_count += member_attacker_->violation_count();
+    counters["member_identity.entries_checked"] = member_attacker_->entries_checked();
+    for (size_t k = 0; k < kMemberAttackKinds; ++k) {
+      const auto kind = static_cast<MemberAttackKind>(k);
+      counters["member_attacker.injected." + std::string(member_attack_kind_name(kind))] = member_attacker_->injected(kind);
+    }
+  }
+  counters["monotonic.boots"] = monotonic_.boots();
+  counters["monotonic.excused_recoveries"] = monotonic_.excused();
   counters["security.seals"] = oracle_.seals();
   counters["security.deliveries"] = oracle_.deliveries();
   counters["security.clone_refusals"] = refusals;

@@ -30,7 +30,10 @@
 // it to the SecurityOracle (and the attacker's tap); schedule() plans key
 // rotations, disk copies and attackers; finish() checks that sessions
 // recovered (every pair of live, connected nodes holds a current session at
-// the end) and the expected clone refusals, and reports counters.
+// the end) and the expected clone refusals, and reports counters. It also
+// feeds every boot to the MonotonicOracle (sim/scenario/monotonic_oracle.h),
+// in plaintext runs too, and every delivery to the CostOracle
+// (sim/cost_oracle.h).
 #pragma once
 
 #include <array>
@@ -41,6 +44,9 @@
 
 #include "core/crypto/identity.h"
 #include "sim/attacker_spec.h"
+#include "sim/cost_oracle.h"
+#include "sim/member_attacker.h"
+#include "sim/scenario/monotonic_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
 #include "sim/scenario/scenario.h"
@@ -120,11 +126,18 @@ class SecurityHarness {
   void rotate_key(const KeyAction& action);
   void copy_disk(const KeyAction& action);
   void check_recovered();
+  void on_boot(Node& node, size_t index);
+  void report_key(Node& node, size_t index);  // the owner's key, for the identity oracle
 
   World& world_;
   const Scenario& scenario_;
   SecurityOracle oracle_;
+  MonotonicOracle monotonic_;
+  CostOracle cost_;
+  std::map<size_t, int64_t> last_boot_us_;  // per node: the simulated time of its last boot
+  std::map<size_t, bool> bitrot_at_last_boot_;
   std::unique_ptr<Attacker> attacker_;
+  std::unique_ptr<MemberAttacker> member_attacker_;  // membership runs: the insider and the identity oracle
   std::vector<crypto::SigningPublic> genesis_keys_;
   uint64_t rotations_ = 0;
   uint64_t disk_copies_ = 0;

@@ -92,11 +92,11 @@ Status parse_security(const JsonDoc& doc, const nlohmann::json& sec, size_t node
                      static_cast<int64_t>(nodes), false);
 }
 
-Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::string& path, int64_t duration_us,
-                      AttackerSpec& out) {
-  if (Status s = doc.expect_object(a, path); !s) return s;
-  if (Status s = doc.reject_unknown(a, path, {"kinds", "from_s", "until_s", "rate_per_s"}); !s) return s;
-  out.line = doc.line_of(path);
+// The "kinds" array of an attacker: every entry a name from `names`.
+template <class Kind, size_t N>
+Status parse_kinds(const JsonDoc& doc, const nlohmann::json& a, const std::string& path,
+                   const std::pair<Kind, std::string_view> (&names)[N], std::string_view known,
+                   std::vector<Kind>& out) {
   const std::string kinds_path = JsonDoc::join(path, "kinds");
   auto kinds = a.find("kinds");
   if (kinds == a.end()) return doc.error(kinds_path, "required field missing");
@@ -104,28 +104,94 @@ Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::st
   if (kinds->empty()) return doc.error(kinds_path, "must name at least one attack kind");
   for (size_t i = 0; i < kinds->size(); ++i) {
     const nlohmann::json& k = (*kinds)[i];
-    const std::string kp = JsonDoc::index(kinds_path, i);
     bool found = false;
-    if (k.is_string()) {
-      for (const auto& [kind, name] : kAttackNames) {
-        if (name == k.get<std::string>()) {
-          out.kinds.push_back(kind);
-          found = true;
-        }
+    for (const auto& [kind, name] : names) {
+      if (k.is_string() && name == k.get<std::string>()) {
+        out.push_back(kind);
+        found = true;
       }
     }
-    if (!found) {
-      return doc.error(kp, "unknown attack kind (replay, bitflip, truncate, reflect, forge_psk, forge_key, "
-                           "replay_initiation, garbage, handshake_storm)");
+    if (!found) return doc.error(JsonDoc::index(kinds_path, i), fmt::format("unknown attack kind ({})", known));
+  }
+  return Status::ok();
+}
+
+constexpr std::pair<MemberAttackKind, std::string_view> kMemberAttackNames[] = {
+    {MemberAttackKind::suspect_spam, "suspect_spam"},
+    {MemberAttackKind::claim_identity, "claim_identity"},
+    {MemberAttackKind::forge_endpoint, "forge_endpoint"},
+    {MemberAttackKind::replay_update, "replay_update"},
+};
+
+Status parse_member_attackers(const JsonDoc& doc, const nlohmann::json& root, size_t nodes, int64_t duration_us,
+                              SimSecuritySpec& out) {
+  auto it = root.find("member_attackers");
+  if (it == root.end()) return Status::ok();
+  if (Status s = doc.expect_array(*it, "member_attackers"); !s) return s;
+  if (it->size() > kAttackersMax) {
+    return doc.error("member_attackers", fmt::format("too many attackers (limit {})", kAttackersMax));
+  }
+  if (out.plaintext && !it->empty()) {
+    return doc.error("member_attackers", "member attackers need an encrypted mesh (security.plaintext is true)");
+  }
+  for (size_t i = 0; i < it->size(); ++i) {
+    const nlohmann::json& a = (*it)[i];
+    const std::string path = JsonDoc::index("member_attackers", i);
+    MemberAttackerSpec spec;
+    if (Status s = doc.expect_object(a, path); !s) return s;
+    if (Status s = doc.reject_unknown(a, path, {"kinds", "insider", "from_s", "until_s", "rate_per_s"}); !s) return s;
+    spec.line = doc.line_of(path);
+    if (Status s = parse_kinds(doc, a, path, kMemberAttackNames,
+                               "suspect_spam, claim_identity, forge_endpoint, replay_update", spec.kinds);
+        !s) {
+      return s;
     }
+    int64_t insider = static_cast<int64_t>(nodes) - 1;
+    if (Status s = doc.get_int(a, path, "insider", insider, 0, static_cast<int64_t>(nodes) - 1, false); !s) return s;
+    spec.insider = static_cast<size_t>(insider);
+    if (Status s = parse_at(doc, a, path, "from_s", duration_us, spec.from_us); !s) return s;
+    if (Status s = parse_at(doc, a, path, "until_s", duration_us, spec.until_us); !s) return s;
+    if (spec.until_us <= spec.from_us) return doc.error(JsonDoc::join(path, "until_s"), "must be after from_s");
+    if (Status s = doc.get_int(a, path, "rate_per_s", spec.rate_per_s, 1, kAttackRatePerSMax, false); !s) return s;
+    out.member_attackers.push_back(std::move(spec));
+  }
+  return Status::ok();
+}
+
+Status parse_attacker(const JsonDoc& doc, const nlohmann::json& a, const std::string& path, int64_t duration_us,
+                      AttackerSpec& out) {
+  if (Status s = doc.expect_object(a, path); !s) return s;
+  if (Status s = doc.reject_unknown(a, path, {"kinds", "from_s", "until_s", "rate_per_s", "uncookied_dh_max_per_node"});
+      !s) {
+    return s;
+  }
+  out.line = doc.line_of(path);
+  if (Status s = parse_kinds(doc, a, path, kAttackNames,
+                             "replay, bitflip, truncate, reflect, forge_psk, forge_key, replay_initiation, garbage, "
+                             "handshake_storm",
+                             out.kinds);
+      !s) {
+    return s;
   }
   if (Status s = parse_at(doc, a, path, "from_s", duration_us, out.from_us); !s) return s;
   if (Status s = parse_at(doc, a, path, "until_s", duration_us, out.until_us); !s) return s;
   if (out.until_us <= out.from_us) return doc.error(JsonDoc::join(path, "until_s"), "must be after from_s");
+  if (Status s = doc.get_int(a, path, "uncookied_dh_max_per_node", out.uncookied_dh_max_per_node, 0, 1'000'000'000,
+                             false);
+      !s) {
+    return s;
+  }
   return doc.get_int(a, path, "rate_per_s", out.rate_per_s, 1, kAttackRatePerSMax, false);
 }
 
 }  // namespace
+
+std::string_view member_attack_kind_name(MemberAttackKind kind) {
+  for (const auto& [k, name] : kMemberAttackNames) {
+    if (k == kind) return name;
+  }
+  return "unknown";
+}
 
 std::string_view attack_kind_name(AttackKind kind) {
   for (const auto& [k, name] : kAttackNames) {
@@ -140,7 +206,7 @@ Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_
     if (Status s = parse_security(doc, *it, nodes, duration_us, out); !s) return s;
   }
   auto it = root.find("attackers");
-  if (it == root.end()) return Status::ok();
+  if (it == root.end()) return parse_member_attackers(doc, root, nodes, duration_us, out);
   if (Status s = doc.expect_array(*it, "attackers"); !s) return s;
   if (it->size() > kAttackersMax) return doc.error("attackers", fmt::format("too many attackers (limit {})", kAttackersMax));
   for (size_t i = 0; i < it->size(); ++i) {
@@ -151,7 +217,7 @@ Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_
   if (out.plaintext && !out.attackers.empty()) {
     return doc.error("attackers", "attackers need an encrypted mesh (security.plaintext is true)");
   }
-  return Status::ok();
+  return parse_member_attackers(doc, root, nodes, duration_us, out);
 }
 
 }  // namespace meshd::sim

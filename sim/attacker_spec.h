@@ -14,7 +14,8 @@
 //     "expect_clone_refusals": 1     // nodes that must refuse to start as clones
 //   },
 //   "attackers": [{"kinds": ["replay", "bitflip"], "from_s": 10, "until_s": 30,
-//                  "rate_per_s": 200}]
+//                  "rate_per_s": 200,
+//                  "uncookied_dh_max_per_node": 130}]   // optional cost bound (sim/cost_oracle.h)
 //
 // Attack kinds: replay (old ciphertexts), bitflip, truncate, reflect (a
 // packet sent back to its sender), forge_psk (initiations under a wrong
@@ -52,6 +53,29 @@ struct AttackerSpec {
   int64_t from_us = 0;
   int64_t until_us = 0;
   int64_t rate_per_s = 200;  // injected packets per second, all kinds together
+  // Cost bound (sim/cost_oracle.h): X25519 operations a node may spend on
+  // handshake initiations without a cookie while this attacker is active;
+  // -1: not checked.
+  int64_t uncookied_dh_max_per_node = -1;
+  int line = 0;
+};
+
+// The membership attacker (sim/member_attacker.h): an insider — a running
+// member with a valid identity and the PSK — that speaks SWIM over its own
+// authenticated sessions. Scenario JSON:
+//   "member_attackers": [{"kinds": ["suspect_spam", "claim_identity", "forge_endpoint",
+//                                   "replay_update"], "insider": 4,
+//                         "from_s": 5, "until_s": 25, "rate_per_s": 20}]
+enum class MemberAttackKind : uint8_t { suspect_spam, claim_identity, forge_endpoint, replay_update };
+constexpr size_t kMemberAttackKinds = static_cast<size_t>(MemberAttackKind::replay_update) + 1;
+std::string_view member_attack_kind_name(MemberAttackKind kind);
+
+struct MemberAttackerSpec {
+  std::vector<MemberAttackKind> kinds;
+  size_t insider = 0;
+  int64_t from_us = 0;
+  int64_t until_us = 0;
+  int64_t rate_per_s = 20;
   int line = 0;
 };
 
@@ -75,9 +99,11 @@ struct SimSecuritySpec {
   std::vector<KeyAction> copy_disk;
   int64_t expect_clone_refusals = -1;  // -1: not checked
   std::vector<AttackerSpec> attackers;
+  std::vector<MemberAttackerSpec> member_attackers;
 };
 
-// Parses root["security"] and root["attackers"] (both optional).
+// Parses root["security"], root["attackers"] and root["member_attackers"]
+// (all optional).
 Status parse_security_spec(const JsonDoc& doc, const nlohmann::json& root, size_t nodes, int64_t duration_us,
                            SimSecuritySpec& out);
 

@@ -15,6 +15,10 @@
 #   bash tools/dev.sh storage the storage crash-consistency sweeps (docs/storage.md): every
 #                             scenarios/storage-*.json over seeds 1..$STORAGE_SEEDS (default
 #                             10000 in all, split evenly), then meshlog and the storage tests
+#   bash tools/dev.sh mutate  mutation harness (docs/testbed-power.md): every mutation in
+#                             tools/mutate/catalogue.json against the default sweeps; extra
+#                             arguments go to tools/mutate/mutate.py (--only ID, --budget-cpu S,
+#                             --report docs/testbed-power.md). Slow: tens of minutes
 #
 # Every sub-command installs what it needs first (idempotent; skipped when all
 # packages are already present), so each is the only command needed.
@@ -119,8 +123,12 @@ case "$cmd" in
     ./build/default/meshd_props "[storage]" || failed=1
     exit "$failed"
     ;;
+  mutate)
+    install_deps
+    python3 tools/mutate/mutate.py --jobs "$JOBS" "$@"
+    ;;
   *)
-    sed -n '2,20p' "$0"
+    sed -n '2,21p' "$0"
     exit 2
     ;;
 esac

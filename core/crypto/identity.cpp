@@ -28,9 +28,16 @@ std::optional<DhPublic> dh_public_from_signing_public(const SigningPublic& publi
   return out;
 }
 
+namespace {
+uint64_t g_signature_verifications = 0;  // lint:allow (a cost counter; no behaviour reads it)
+}  // namespace
+
+uint64_t signature_verifications_total() { return g_signature_verifications; }
+
 bool verify_signature(const SigningPublic& public_key, std::span<const uint8_t> message,
                       const Signature& signature) {
   ensure_sodium();
+  ++g_signature_verifications;
   return crypto_sign_verify_detached(signature.data(), message.data(), message.size(),
                                      public_key.data()) == 0;
 }

@@ -39,6 +39,9 @@ NodeId node_id_from_public_key(const SigningPublic& public_key);
 // A peer's Noise static key from its Ed25519 key; nullopt if the key is not
 // a valid Ed25519 point (hostile input).
 std::optional<DhPublic> dh_public_from_signing_public(const SigningPublic& public_key);
+// Cost accounting (sim/cost_oracle.h): signature verifications made by
+// this process so far. Only counted, never read by protocol code.
+uint64_t signature_verifications_total();
 bool verify_signature(const SigningPublic& public_key, std::span<const uint8_t> message,
                       const Signature& signature);
 

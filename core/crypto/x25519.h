@@ -28,6 +28,10 @@ void ensure_sodium();
 
 DhPublic dh_public_from_private(const DhPrivate& private_key);
 DhKeyPair dh_keypair_from_private(const DhPrivate& private_key);
+// Cost accounting (sim/cost_oracle.h): X25519 shared-secret computations
+// made by this process so far. Only counted, never read by protocol code.
+uint64_t dh_operations_total();
+
 Result<std::array<uint8_t, kDhBytes>> dh(const DhPrivate& private_key, const DhPublic& public_key);
 
 }  // namespace meshd::crypto

@@ -80,8 +80,8 @@ void take_verdict(Member& m, const MemberUpdate& u) {
   m.left_signature = u.status == MemberStatus::left ? u.signature : SignatureBytes{};
 }
 
-// The entry's identity as the alive update that set it (id and status
-// are the caller's).
+}  // namespace
+
 MemberUpdate identity_of(const Member& m) {
   MemberUpdate u;
   u.incarnation = m.identity_incarnation;
@@ -95,8 +95,6 @@ MemberUpdate identity_of(const Member& m) {
   u.signature = m.signature;
   return u;
 }
-
-}  // namespace
 
 MergeResult MemberTable::apply(const MemberUpdate& u, int64_t now_us) {
   MESHD_ASSERT(u.hostname.size() <= kHostnameBytesMax);

@@ -71,6 +71,12 @@ struct AltEndpoints {
 };
 int compare_endpoints(const AltEndpoints& a, const AltEndpoints& b);
 
+struct Member;
+struct MemberUpdate;
+// The entry's identity as the alive update that set it (id and status
+// are the caller's): what its owner signed.
+MemberUpdate identity_of(const Member& m);
+
 // Wire values are fixed (swim_wire.h); the order of the values is the
 // merge rank at equal incarnation.
 enum class MemberStatus : uint8_t { alive = 1, suspect = 2, failed = 3, left = 4 };

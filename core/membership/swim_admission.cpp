@@ -20,11 +20,17 @@ AdmissionResult rejected(SwimDrop reason, const Address& from, const NodeId& cla
 }
 
 // The same signed fact is already in the table: it was verified then.
+// Every signed field must match, not only the signature: else an insider
+// could relay a member's signed update with its endpoint swapped (found by
+// the membership attacker, docs/testbed-power.md).
 bool already_verified(const Member* known, const MemberUpdate& u) {
   if (known == nullptr) return false;
   if (u.status == MemberStatus::alive) {
     return known->has_identity && known->identity_incarnation == u.incarnation &&
-           known->signature == u.signature && known->public_key == u.public_key;
+           known->signature == u.signature && known->public_key == u.public_key && known->address == u.address &&
+           compare_endpoints(known->alt_endpoints, u.alt_endpoints) == 0 && known->instance == u.instance &&
+           known->hostname == u.hostname && known->fingerprint_digest == u.fingerprint_digest &&
+           known->capability_digest == u.capability_digest;
   }
   return known->status == MemberStatus::left && known->incarnation == u.incarnation &&
          known->left_signature == u.signature && known->left_key == u.public_key;

@@ -45,6 +45,7 @@ void NodeService::start() {
     return;
   }
   if (node_->transport() != nullptr) node_->transport()->set_observer(transport_observer_);
+  if (boot_hook_) boot_hook_(*node_);
   if (membership::SwimService* swim = node_->swim()) {
     if (hooks_.on_event) swim->set_observer(hooks_.on_event);
     if (hooks_.on_sent) swim->set_send_observer([this](const membership::SwimDatagram&) { hooks_.on_sent(); });

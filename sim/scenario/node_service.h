@@ -47,6 +47,10 @@ class NodeService final : public Service {
   using VerdictObserver = std::function<void(size_t target_node, membership::PeerState to)>;
   using AddressToNode = std::function<std::optional<size_t>(const Address&)>;
   using PacketTap = std::function<void(const Address& from, const Address& to, std::span<const uint8_t> bytes)>;
+  // Wraps every datagram delivered to the node: the probe must call
+  // `deliver` exactly once (the CostOracle's input, sim/cost_oracle.h).
+  using ReceiveProbe = std::function<void(const Address& from, std::span<const uint8_t> bytes,
+                                          const std::function<void()>& deliver)>;
 
   NodeService(Env& env, NodeConfig config, AddressToNode node_of, VerdictObserver observer);
   ~NodeService() override;
@@ -58,12 +62,15 @@ class NodeService final : public Service {
   // Before start(): run the reachability probe with these timings.
   void set_liveness_probe(const membership::LivenessConfig& config) { probe_config_ = config; }
   void set_packet_tap(PacketTap tap) { tap_.tap = std::move(tap); }
+  void set_receive_probe(ReceiveProbe probe) { tap_.probe = std::move(probe); }
   struct MembershipHooks {
     std::function<void(const NodeId& id, uint64_t incarnation)> on_boot;
     std::function<void(const membership::MemberEvent&)> on_event;
     std::function<void()> on_sent;
   };
   void set_membership_hooks(MembershipHooks hooks) { hooks_ = std::move(hooks); }
+  // After every successful boot (the MonotonicOracle's input, sim/attacker.h).
+  void set_boot_hook(std::function<void(Node&)> hook) { boot_hook_ = std::move(hook); }
   // Graceful stop (the `leave` fault). No-op unless running.
   void leave();
   // The node's SWIM member while it runs one (and has not left), else nullptr.
@@ -87,8 +94,16 @@ class NodeService final : public Service {
       if (tap) tap(inner_.local_address(), to, bytes);
       return inner_.send(to, bytes);
     }
-    void set_receive_handler(ReceiveHandler handler) override { inner_.set_receive_handler(std::move(handler)); }
+    void set_receive_handler(ReceiveHandler handler) override {
+      if (probe && handler) {
+        handler = [this, h = std::move(handler)](const Address& from, std::span<const uint8_t> bytes) {
+          probe(from, bytes, [&] { h(from, bytes); });
+        };
+      }
+      inner_.set_receive_handler(std::move(handler));
+    }
     PacketTap tap;
+    ReceiveProbe probe;
 
    private:
     Network& inner_;
@@ -102,6 +117,7 @@ class NodeService final : public Service {
   transport::TransportObserver* transport_observer_ = nullptr;
   MembershipHooks hooks_;
   std::optional<membership::LivenessConfig> probe_config_;
+  std::function<void(Node&)> boot_hook_;
   std::unique_ptr<Node> node_;
   std::unique_ptr<membership::LivenessService> probe_;  // declared after node_: destroyed first
   AddressToNode node_of_;

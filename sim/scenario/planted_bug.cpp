@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "core/node/incarnation.h"
 #include "sim/world.h"
 
 namespace meshd::sim {
@@ -12,13 +13,14 @@ std::string_view planted_bug_name(PlantedBug bug) {
     case PlantedBug::deaf_after_partitioned_restart: return "deaf-after-partitioned-restart";
     case PlantedBug::abort_on_crash_fault: return "abort-on-crash-fault";
     case PlantedBug::storage_ack_before_fsync: return "storage-ack-before-fsync";
+    case PlantedBug::incarnation_record_lost_on_crash: return "incarnation-record-lost-on-crash";
   }
   return "unknown";
 }
 
 std::optional<PlantedBug> parse_planted_bug(std::string_view name) {
   for (PlantedBug b : {PlantedBug::none, PlantedBug::deaf_after_partitioned_restart, PlantedBug::abort_on_crash_fault,
-                       PlantedBug::storage_ack_before_fsync}) {
+                       PlantedBug::storage_ack_before_fsync, PlantedBug::incarnation_record_lost_on_crash}) {
     if (planted_bug_name(b) == name) return b;
   }
   return std::nullopt;
@@ -26,6 +28,12 @@ std::optional<PlantedBug> parse_planted_bug(std::string_view name) {
 
 void PlantedBugHook::after_fault(World& world, const Fault& f) {
   if (bug_ == PlantedBug::abort_on_crash_fault && f.kind == FaultKind::crash) std::abort();
+  if (bug_ == PlantedBug::incarnation_record_lost_on_crash && f.kind == FaultKind::crash) {
+    SimDisk& disk = world.disk(static_cast<size_t>(f.node));
+    (void)disk.unlink(kIncarnationFile);  // absent already: nothing to lose
+    (void)disk.sync_dir();
+    return;
+  }
   if (bug_ != PlantedBug::deaf_after_partitioned_restart) return;
   switch (f.kind) {
     case FaultKind::partition: partition_standing_ = true; return;

@@ -14,6 +14,12 @@
 // fires — a stand-in for an assertion failure deep in node code, so sweep
 // isolation (a crashing seed is a reported failure) can be tested.
 //
+// incarnation_record_lost_on_crash: a `crash` fault also loses the node's
+// incarnation record (unlinked and the directory synced, as if the write
+// that bumped it had never been made durable), so its next boot counts
+// from 1 again — a stand-in for "persistence skipped"; the MonotonicOracle
+// (sim/scenario/monotonic_oracle.h) must name the broken rule.
+//
 // Only RunOptions::planted_bug (meshsim --plant-bug NAME) enables one; the
 // default (none) touches nothing and draws no randomness.
 #pragma once
@@ -32,7 +38,10 @@ class World;
 // durable after the write, without the fsync (LogOptions::
 // planted_bug_ack_before_fsync), so the StorageOracle must catch lost
 // "durable" records after crashes.
-enum class PlantedBug : uint8_t { none, deaf_after_partitioned_restart, abort_on_crash_fault, storage_ack_before_fsync };
+enum class PlantedBug : uint8_t {
+  none, deaf_after_partitioned_restart, abort_on_crash_fault, storage_ack_before_fsync,
+  incarnation_record_lost_on_crash
+};
 std::string_view planted_bug_name(PlantedBug bug);
 std::optional<PlantedBug> parse_planted_bug(std::string_view name);
 

@@ -166,9 +166,13 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   if (Status s = doc->expect_object(root, ""); !s) return s;
   // "plan": provenance of a realized fault plan (sim/scenario/plan.h); not
   // part of the scenario's behaviour, so it is accepted and ignored here.
+  // "must_reach": a sweep's coverage demand (tools/meshsim/coverage.h),
+  // checked by `meshsim sweep`, not by a run.
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
                                                "network", "clocks", "faults", "invariants", "plan", "membership",
-                                               "security", "attackers", "buggify", "storage"}); !s) {
+                                               "security", "attackers", "member_attackers", "buggify", "must_reach",
+                                               "storage"});
+      !s) {
     return s;
   }
   Scenario sc;

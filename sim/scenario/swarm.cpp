@@ -11,7 +11,7 @@ namespace meshd::sim {
 namespace {
 
 constexpr std::string_view kCategoryNames[] = {"crash", "pause", "partition", "block", "clog",
-                                               "lossy_link", "blackhole", "clock", "disk", "wipe"};
+                                               "lossy_link", "blackhole", "clock", "disk", "wipe", "attacker"};
 static_assert(std::size(kCategoryNames) == static_cast<size_t>(SwarmCategory::count_));
 
 constexpr int64_t kEpisodeUsMin = 200'000;       // shortest fault episode
@@ -59,10 +59,31 @@ struct Gen {
   }
 };
 
+// Attack kinds a swarm attacker draws from (all of them).
+constexpr AttackKind kSwarmAttackKinds[] = {AttackKind::replay, AttackKind::bitflip, AttackKind::truncate,
+                                            AttackKind::reflect, AttackKind::forge_psk, AttackKind::forge_key,
+                                            AttackKind::replay_initiation, AttackKind::garbage,
+                                            AttackKind::handshake_storm};
+constexpr int64_t kSwarmAttackRatePerSMax = 200;
+
+// An attacker episode: a non-empty subset of kinds at a drawn rate.
+AttackerSpec attacker_episode(Gen& g) {
+  AttackerSpec a;
+  while (a.kinds.empty()) {
+    for (AttackKind k : kSwarmAttackKinds) {
+      if (g.r.chance(0.3)) a.kinds.push_back(k);
+    }
+  }
+  a.from_us = g.start_us();
+  a.until_us = std::max(a.from_us + 1000, g.end_us(a.from_us));
+  a.rate_per_s = g.r.range(10, kSwarmAttackRatePerSMax);
+  return a;
+}
+
 // One episode of a category: the opening fault and (usually) its repair.
 // Returns how long the episode may hold datagrams back (clog, pause): 0
 // for faults that drop rather than delay.
-int64_t episode(SwarmCategory c, Gen& g, std::vector<Fault>& out, int64_t drift_ppm_max) {
+int64_t episode(SwarmCategory c, Gen& g, std::vector<Fault>& out, int64_t drift_ppm_max, SwarmProfile& p) {
   const int64_t t0 = g.start_us();
   const int64_t t1 = g.end_us(t0);
   switch (c) {
@@ -91,7 +112,11 @@ int64_t episode(SwarmCategory c, Gen& g, std::vector<Fault>& out, int64_t drift_
     case SwarmCategory::block: {
       const auto [a, b] = g.pair();
       out.push_back(g.on_link(t0, FaultKind::block, a, b));
-      if (!g.r.chance(0.25)) out.push_back(g.on_link(t1, FaultKind::unblock, a, b));  // else a sparse topology
+      if (!g.r.chance(0.25)) {
+        out.push_back(g.on_link(t1, FaultKind::unblock, a, b));
+      } else {
+        p.permanent_block = true;  // a sparse topology
+      }
       break;
     }
     case SwarmCategory::clog: {
@@ -144,6 +169,24 @@ int64_t episode(SwarmCategory c, Gen& g, std::vector<Fault>& out, int64_t drift_
     case SwarmCategory::wipe:
       out.push_back(g.on_node(t0, FaultKind::wipe, g.node()));
       break;
+    case SwarmCategory::attacker:
+      if (g.sc.security.attackers.size() < kAttackersMax && !g.sc.security.plaintext) {
+        g.sc.security.attackers.push_back(attacker_episode(g));
+      }
+      // With membership, half the episodes also get an insider speaking SWIM.
+      if (g.sc.membership && g.sc.security.member_attackers.size() < kAttackersMax && g.r.chance(0.5)) {
+        MemberAttackerSpec m;
+        for (size_t k = 0; k < kMemberAttackKinds; ++k) {
+          if (g.r.chance(0.5)) m.kinds.push_back(static_cast<MemberAttackKind>(k));
+        }
+        if (m.kinds.empty()) m.kinds.push_back(MemberAttackKind::suspect_spam);
+        m.insider = g.node();
+        m.from_us = g.start_us();
+        m.until_us = std::max(m.from_us + 1000, g.end_us(m.from_us));
+        m.rate_per_s = g.r.range(5, 40);
+        g.sc.security.member_attackers.push_back(m);
+      }
+      break;
     case SwarmCategory::count_:
       break;
   }
@@ -190,6 +233,7 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
   sc.description = fmt::format("swarm profile of seed {} over scenario '{}'", seed, base.name);
   sc.duration_us = base.duration_us;
   sc.nodes = static_cast<size_t>(r.range(kSwarmNodesMin, kSwarmNodesMax));
+  sc.membership = base.membership;  // SWIM on every node when the base runs it (no draw)
 
   // Liveness knobs.
   sc.liveness.ping_interval_ms = r.range(50, 300);
@@ -229,7 +273,7 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
     Gen g{sc, root.stream("swarm", fmt::format("faults:{}", kCategoryNames[c]))};
     for (size_t e = 0; e < cp.episodes && sc.faults.size() < kSwarmFaultsMax; ++e) {
       p.hold_us_max = std::max(p.hold_us_max, episode(static_cast<SwarmCategory>(c), g, sc.faults,
-                                                      sc.clock_drift_ppm_max));
+                                                      sc.clock_drift_ppm_max, p));
     }
   }
   std::stable_sort(sc.faults.begin(), sc.faults.end(),
@@ -264,10 +308,36 @@ SwarmRun swarm_scenario(const Scenario& base, uint64_t seed, SwarmCategoryMask f
     p.no_false_down_reason = net.loss > 0 ? "baseline loss" : net.corrupt > 0 ? "corruption" : "lossy links";
   } else if (sc.buggify.on()) {
     p.no_false_down_reason = "buggify";  // a lost handshake initiation is packet loss
+  } else if (!sc.security.attackers.empty()) {
+    p.no_false_down_reason = "attacker";  // a storm delays rekeys into the cookie regime
   }
   sc.invariants.no_false_down = p.no_false_down_reason.empty();
+
+  // Membership over the same fault mix (see the header for the bounds).
+  if (base.membership) {
+    p.membership = true;
+    const MembershipInvariants& bi = base.invariants.membership;
+    MembershipInvariants& mi = sc.invariants.membership;
+    mi = MembershipInvariants{};
+    if (!p.permanent_block && bi.converge_within_us > 0) {
+      mi.converge_within_us = ms_round(slack(bi.detect_failed_within_us + bi.converge_within_us + p.hold_us_max +
+                                             p.latency_us_max) + kBoundMarginUs + 999);
+    }
+  }
   return run;
 }
+
+namespace {
+nlohmann::json attackers_json(const Scenario& sc) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const AttackerSpec& a : sc.security.attackers) {
+    nlohmann::json kinds = nlohmann::json::array();
+    for (AttackKind k : a.kinds) kinds.push_back(std::string(attack_kind_name(k)));
+    out.push_back({{"kinds", kinds}, {"from_us", a.from_us}, {"until_us", a.until_us}, {"rate_per_s", a.rate_per_s}});
+  }
+  return out;
+}
+}  // namespace
 
 nlohmann::json swarm_profile_json(const SwarmRun& run) {
   const Scenario& sc = run.scenario;
@@ -282,6 +352,10 @@ nlohmann::json swarm_profile_json(const SwarmRun& run) {
   return {{"seed", p.seed}, {"nodes", sc.nodes}, {"faults", sc.faults.size()}, {"categories", cats},
           {"latency_us_max", p.latency_us_max}, {"hold_us_max", p.hold_us_max}, {"detect_up_rounds", p.detect_up_rounds},
           {"no_false_down_off_because", p.no_false_down_reason},
+          {"membership", p.membership ? nlohmann::json{{"converge_within_us", sc.invariants.membership.converge_within_us},
+                                                       {"permanent_block", p.permanent_block}}
+                                      : nlohmann::json(false)},
+          {"attackers", attackers_json(sc)},
           {"buggify", sc.buggify.on() ? nlohmann::json{{"enable_percent", sc.buggify.enable_percent},
                                                        {"fire_percent", sc.buggify.fire_percent}}
                                       : nlohmann::json(false)}};
@@ -308,6 +382,22 @@ std::string swarm_profile_text(const SwarmRun& run) {
     }
   }
   s += fmt::format(" (total {} faults)\n", sc.faults.size());
+  for (const MemberAttackerSpec& a : sc.security.member_attackers) {
+    std::string kinds;
+    for (MemberAttackKind k : a.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(member_attack_kind_name(k));
+    s += fmt::format("swarm: member attacker insider={} kinds={} from_s={:.3f} until_s={:.3f} rate_per_s={}\n", a.insider,
+                     kinds, a.from_us / 1e6, a.until_us / 1e6, a.rate_per_s);
+  }
+  for (const AttackerSpec& a : sc.security.attackers) {
+    std::string kinds;
+    for (AttackKind k : a.kinds) kinds += (kinds.empty() ? "" : ",") + std::string(attack_kind_name(k));
+    s += fmt::format("swarm: attacker kinds={} from_s={:.3f} until_s={:.3f} rate_per_s={}\n", kinds, a.from_us / 1e6,
+                     a.until_us / 1e6, a.rate_per_s);
+  }
+  s += p.membership ? fmt::format("swarm: membership on (SWIM) converge_within_ms={}{}\n",
+                                  sc.invariants.membership.converge_within_us / 1000,
+                                  p.permanent_block ? " (unbounded: a block stands)" : "")
+                    : std::string("swarm: membership off\n");
   s += sc.buggify.on() ? fmt::format("swarm: buggify enable_percent={} fire_percent={}\n", sc.buggify.enable_percent,
                                      sc.buggify.fire_percent)
                        : std::string("swarm: buggify off\n");

@@ -26,6 +26,16 @@
 //                  many times in a row under the drawn loss < 1e-9
 //   no_false_down only when nothing loses datagrams while a pair is
 //                  reachable (no baseline loss/corruption, no lossy links).
+// Membership: when the base scenario has a "membership" block, every node
+// also runs SWIM with the base's knobs and every fault category applies to
+// it. Its bounds are honest for any mix: completeness, rejoin and
+// false-failed are counted, not bounded (a block left standing or a storm
+// can legitimately delay them); convergence after a heal is bounded by the
+// base's detect_failed + converge bounds + the longest hold, and only when
+// no block is left standing (a sparse topology need not converge).
+// Attackers (category "attacker"): episodes of the transport attacker
+// (sim/attacker.h) with a drawn subset of kinds and rate; with membership,
+// the membership attacker too (sim/member_attacker.h) when the base has one.
 // Every episode is repaired 10 s before the end (quiet tail) so end-of-run
 // checks see a settled mesh. A node left crashed simply never gets an "up" expectation: the oracle
 // only expects what the truth (sim/scenario/oracle.h) changes to.
@@ -48,7 +58,8 @@ constexpr size_t kSwarmFaultsMax = 400;
 constexpr int64_t kSwarmEpisodesPerMinuteMax = 6;
 
 enum class SwarmCategory : uint8_t {
-  crash, pause, partition, block, clog, lossy_link, blackhole, clock, disk, wipe, count_
+  // attacker last: appending keeps every earlier category's draws as they were.
+  crash, pause, partition, block, clog, lossy_link, blackhole, clock, disk, wipe, attacker, count_
 };
 std::string_view swarm_category_name(SwarmCategory c);
 
@@ -66,6 +77,8 @@ struct SwarmProfile {
   int64_t hold_us_max = 0;      // longest clog/pause episode (delayed evidence)
   int64_t drift_ppm_bound = 0;
   int64_t detect_up_rounds = 1;
+  bool membership = false;       // SWIM runs (the base scenario has a "membership" block)
+  bool permanent_block = false;  // a block episode left standing (no convergence bound)
   std::string no_false_down_reason;  // why it is off ("" when on)
 };
 

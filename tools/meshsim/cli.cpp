@@ -71,7 +71,7 @@ int take_source_flag(const std::string& cmd, ArgWalker& w, uint64_t& seed, bool&
     const char* v = w.next_value();
     if (!v) {
       usage_error(cmd, "--swarm-without needs CATEGORY[,CATEGORY...] (crash, pause, partition, block, clog, "
-                       "lossy_link, blackhole, clock, disk, wipe)");
+                       "lossy_link, blackhole, clock, disk, wipe, attacker)");
       return kTakeError;
     }
     g_swarm_without = v;
@@ -114,7 +114,7 @@ int load_source(const std::string& cmd, const std::string& scenario_path, bool s
       auto c = sim::parse_swarm_category(name);
       if (!c) {
         return usage_error(cmd, "--swarm-without: unknown category '" + name + "' (crash, pause, partition, block, "
-                                "clog, lossy_link, blackhole, clock, disk, wipe)");
+                                "clog, lossy_link, blackhole, clock, disk, wipe, attacker)");
       }
       src.swarm_without |= sim::SwarmCategoryMask{1} << static_cast<unsigned>(*c);
       start = comma + 1;

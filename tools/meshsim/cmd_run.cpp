@@ -110,6 +110,12 @@ int run_one(const std::string& cmd, const RunArgs& a, const SeedSource& src, uin
               pass ? "PASS" : "FAIL", rr.scenario.name.c_str(), static_cast<unsigned long long>(seed),
               rr.scenario.nodes, r.fired_faults.size(), r.sim_us / 1e6, wall_s,
               static_cast<unsigned long long>(r.events), hex64(r.trace_hash).c_str());
+  // Cost accounting (sim/cost_oracle.h) and the other security counters.
+  std::string cost;
+  for (const auto& [k, v] : r.security) {
+    if (k.rfind("cost.", 0) == 0 && k.find(".node") == std::string::npos) cost += fmt::format(" {}={}", k.substr(5), v);
+  }
+  if (!cost.empty()) std::printf("cost:%s\n", cost.c_str());
   if (r.membership.enabled) {
     const auto& m = r.membership;
     auto d = [](const Distribution& x) {

@@ -20,6 +20,7 @@
 #include "tools/meshsim/buggify_tally.h"
 #include "tools/meshsim/cli.h"
 #include "tools/meshsim/commands.h"
+#include "tools/meshsim/coverage.h"
 #include "tools/meshsim/fork_pool.h"
 #include "tools/meshsim/histogram.h"
 #include "tools/meshsim/junit.h"
@@ -40,13 +41,14 @@ struct SweepArgs {
   std::string scenario_path, json_path, junit_path, plan_path, planted_bug;
   uint64_t first = 0, last = 0, shard_k = 1, shard_n = 1, jobs = 1, seed = 0;
   bool have_seeds = false, swarm = false, check_determinism = false, require_distinct = false, seed_given = false;
+  bool fail_fast = false;  // stop starting seeds after the first failure (tools/mutate)
   double seed_timeout_s = 0;
 };
 
 const char* kUsage =
     "usage: meshsim sweep SCENARIO --seeds A..B [--jobs N] [--shard K/N] [--swarm] [--check-determinism]\n"
     "                     [--require-distinct] [--junit FILE] [--json FILE] [--seed-timeout S]\n"
-    "                     [--plan FILE] [--plant-bug NAME]\n";
+    "                     [--plan FILE] [--plant-bug NAME] [--fail-fast]\n";
 
 int parse_args(int argc, char** argv, SweepArgs& a) {
   ArgWalker w{argc, argv};
@@ -80,6 +82,8 @@ int parse_args(int argc, char** argv, SweepArgs& a) {
       a.check_determinism = true;
     } else if (arg == "--require-distinct") {
       a.require_distinct = true;
+    } else if (arg == "--fail-fast") {
+      a.fail_fast = true;
     } else if (arg[0] == '-') {
       return usage_error("sweep", "unknown option '" + arg + "'");
     } else if (a.scenario_path.empty()) {
@@ -148,6 +152,8 @@ int cmd_sweep(int argc, char** argv) {
   if (int rc = parse_args(argc, argv, a); rc != 0) return rc;
   SeedSource src;
   if (int rc = load_source("sweep", a.scenario_path, a.swarm, a.plan_path, a.planted_bug, src); rc != 0) return rc;
+  std::vector<std::string> must_reach;
+  if (std::string err; !load_must_reach(a.scenario_path, must_reach, err)) return usage_error("sweep", err);
 
   // --shard K/N: seed A+i belongs to shard (i mod N) + 1, so shards are
   // disjoint, cover the range, and each gets a spread of seeds. Seeds are
@@ -177,6 +183,7 @@ int cmd_sweep(int argc, char** argv) {
   std::vector<int64_t> m_fp_per_run;
   std::set<std::string> hashes;
   BuggifyTally buggify;
+  CoverageTally coverage;
   double overhead_s = 0;
   size_t overhead_n = 0;
   auto accept = [&](const ChildOutcome& o) {
@@ -193,6 +200,8 @@ int cmd_sweep(int argc, char** argv) {
       overhead_s += o.wall_s - rec["wall_s"].get<double>();
       ++overhead_n;
       buggify.add(rec);
+      coverage.add(rec);
+      rec.erase("reached");
       rec.erase("detection_samples_us");  // reports keep per-seed distributions
       rec.erase("recovery_samples_us");
       if (rec.contains("membership")) {
@@ -217,8 +226,10 @@ int cmd_sweep(int argc, char** argv) {
     }
     if (!ok || keep_all) records[o.tag] = std::move(rec);
   };
-  while (next < count || pool.running() > 0) {
-    while (next < count && pool.has_slot()) {
+  while ((next < count && !(a.fail_fast && failed > 0)) || pool.running() > 0) {
+    // --fail-fast: seeds start in increasing order and none starts after a
+    // failure, so the lowest failing seed among those run is reported.
+    while (next < count && pool.has_slot() && !(a.fail_fast && failed > 0)) {
       const uint64_t seed = a.first + offset + next++ * a.shard_n;
       ChildOutcome err;
       const bool check = a.check_determinism;
@@ -302,12 +313,20 @@ int cmd_sweep(int argc, char** argv) {
                 {"flaps_max_pair", m_flaps_max_pair}, {"msgs_per_node_s", runs > 0 ? m_msgs_sum / runs : 0.0}};
   }
   if (buggify.seeds > 0) std::printf("%s", buggify.text().c_str());
+  std::printf("%s", coverage.text().c_str());
+  std::string unreached;
+  for (const std::string& n : must_reach) {
+    if (!coverage.reached.count(n)) unreached += (unreached.empty() ? "" : ", ") + n;
+  }
+  // Only a sweep that ran to the end can say something was never reached.
+  const bool reach_ok = unreached.empty() || (a.fail_fast && failed > 0);
+  if (!reach_ok) std::printf("FAIL: not reached in any seed (must_reach): %s\n", unreached.c_str());
   const bool distinct_ok = !a.require_distinct || hashes.size() == total;
   if (!distinct_ok) {
     std::printf("FAIL: %llu seeds produced only %zu distinct trace hashes (--require-distinct)\n",
                 static_cast<unsigned long long>(total), hashes.size());
   }
-  int rc = failed == 0 && distinct_ok ? 0 : 1;
+  int rc = failed == 0 && distinct_ok && reach_ok ? 0 : 1;
   if (!a.json_path.empty()) {
     nlohmann::json kinds = failure_kinds;
     const nlohmann::json report = {
@@ -320,6 +339,8 @@ int cmd_sweep(int argc, char** argv) {
         {"bounds", {{"detection", distribution_json(det)}, {"recovery", distribution_json(rec)},
                     {"run_wall", distribution_json(run)}, {"membership", m_bounds}}},
         {"buggify", buggify.json()},
+        {"coverage", {{"reached", coverage.reached}, {"never_reached", coverage.never_reached()},
+                      {"must_reach_missing", unreached}}},
         {"per_seed", per_seed}};
     if (Status s = write_json_file(a.json_path, report); !s) rc = usage_error("sweep", "--json: " + s.message());
   }

@@ -1,5 +1,7 @@
 #include "tools/meshsim/seed_run.h"
 
+#include "tools/meshsim/coverage.h"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -108,7 +110,7 @@ nlohmann::json result_record(const ResolvedRun& rr, const RunResult& r, uint64_t
       {"violation_count", r.violation_count}, {"kinds", kinds},
       {"detection", distribution_json(r.detection_us)}, {"recovery", distribution_json(r.recovery_us)},
       {"detection_samples_us", r.detection_samples_us}, {"recovery_samples_us", r.recovery_samples_us},
-      {"false_downs", r.false_downs}, {"network", r.network}};
+      {"false_downs", r.false_downs}, {"network", r.network}, {"security", r.security}};
   if (r.membership.enabled) {
     const sim::MembershipFigures& m = r.membership;
     const double node_s = static_cast<double>(r.nodes) * (r.sim_us / 1e6);
@@ -130,6 +132,7 @@ nlohmann::json result_record(const ResolvedRun& rr, const RunResult& r, uint64_t
   }
   if (!deterministic) j["nondeterminism"] = nondeterminism;
   if (rr.swarm) j["swarm"] = swarm_profile_json(*rr.swarm);
+  j["reached"] = reached_names(r);  // coverage (tools/meshsim/coverage.h)
   for (const auto& [name, b] : r.buggify) {
     j["buggify"][name] = {{"enabled", b.enabled}, {"evaluated", b.evaluated}, {"fired", b.fired}};
   }
