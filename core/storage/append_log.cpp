@@ -41,6 +41,10 @@ Result<std::unique_ptr<AppendLog>> AppendLog::open(Disk& disk, Runtime* runtime,
   if (options.group_max_delay_us < 0) return Status(Errc::invalid, "group_max_delay_us: must be >= 0");
   std::unique_ptr<AppendLog> l(new AppendLog(disk, runtime, log, std::move(options)));
   if (Status s = l->recover(); !s) return s;
+  // Recovery leaves nothing buffered or in flight: all that is on disk is durable.
+  MESHD_ASSERT(l->buffer_.empty() && l->pending_.empty());
+  MESHD_ASSERT(l->durable_end_ == l->written_end_ && l->written_end_ == l->next_seq_);
+  MESHD_ASSERT(!l->segments_.empty());
   return l;
 }
 
@@ -133,6 +137,8 @@ Status AppendLog::recover_tail(Segment& seg) {
   if (!out) return out.status();
   recovery_.scanned_bytes += seg.bytes;
   recovery_.rereads += out->rereads;
+  MESHD_ASSERT(out->next_seq >= seg.first_seq);  // a scan never goes backwards
+  MESHD_ASSERT(out->end_offset >= kSegmentHeaderBytes && out->end_offset <= seg.bytes);
   next_seq_ = written_end_ = durable_end_ = out->next_seq;
   if (out->end == ScanOutcome::End::corrupt) {
     note_corruption({seg.name, out->problem_offset, out->next_seq, out->problem});
@@ -146,6 +152,7 @@ Status AppendLog::recover_tail(Segment& seg) {
     if (Status s = active_file_->truncate(out->end_offset); !s) return s;
     seg.bytes = out->end_offset;
   }
+  MESHD_ASSERT(seg.bytes >= kSegmentHeaderBytes && seg.bytes <= kSegmentBytesMax);
   // What a dead process left in the page cache is readable but not yet
   // durable: make it so before reporting anything durable.
   if (Status s = active_file_->fsync(); !s) return s;
@@ -166,12 +173,14 @@ void AppendLog::note_corruption(Corruption c) {
 }
 
 Status AppendLog::fail(Status cause) {
+  MESHD_ASSERT(!cause.is_ok());  // only a real error fails the log
   if (failure_.is_ok()) {
     failure_ = Status(cause.code() == Errc::no_space ? Errc::no_space : Errc::io_error,
                       "storage log failed (restart to recover from disk): " + cause.to_string());
     if (log_) log_->error("storage_failed", {{"cause", cause.to_string()}, {"durable_end", durable_end_}});
   }
   if (runtime_) runtime_->wake_all(io_waiters_);
+  MESHD_ASSERT(!failure_.is_ok());  // once failed, failed until reopened
   return failure_;
 }
 
@@ -193,6 +202,9 @@ Status AppendLog::check_appendable() const {
 // --- segments -----------------------------------------------------------------
 
 Status AppendLog::create_segment(uint64_t first_seq) {
+  // Segments are created in seq order, and only when nothing is buffered.
+  MESHD_ASSERT(segments_.empty() || first_seq > segments_.rbegin()->first);
+  MESHD_ASSERT(buffer_.empty() && pending_.empty());
   const std::string name = segment_name(opt_.prefix, first_seq);
   if (segments_.size() >= kSegmentsMax) return fail(Status(Errc::too_large, "kSegmentsMax segments"));
   auto file = disk_.open(name, OpenMode::create);
@@ -216,6 +228,8 @@ Status AppendLog::create_segment(uint64_t first_seq) {
   synced_bytes_ = kSegmentHeaderBytes;
   next_seq_ = written_end_ = std::max(next_seq_, first_seq);
   durable_end_ = std::max(durable_end_, first_seq);
+  MESHD_ASSERT(durable_end_ <= written_end_ && written_end_ == next_seq_);
+  MESHD_ASSERT(segments_.size() <= kSegmentsMax);
   return Status::ok();
 }
 
@@ -256,6 +270,9 @@ Status AppendLog::write_buffer() {
   // lost write into a "successful" fsync (the fsyncgate trap).
   if (!failure_.is_ok()) return failure_;
   if (buffer_.empty()) return Status::ok();
+  // The buffer holds exactly the records after the written ones, densely.
+  MESHD_ASSERT(!pending_.empty() && pending_.front().seq == written_end_ && pending_.back().seq + 1 == next_seq_);
+  MESHD_ASSERT(pending_.back().seq - pending_.front().seq + 1 == pending_.size());
   inflight_.swap(buffer_);
   inflight_pending_.swap(pending_);
   buffer_.clear();
@@ -269,6 +286,9 @@ Status AppendLog::write_buffer() {
   for (const Pending& p : inflight_pending_) add_index(seg, p.seq, seg.bytes + p.at);
   seg.bytes += inflight_.size();
   written_end_ = inflight_pending_.back().seq + 1;
+  // Appends may have arrived while the write was under way (the seam may yield).
+  MESHD_ASSERT(written_end_ <= next_seq_ && durable_end_ <= written_end_);
+  MESHD_ASSERT(seg.bytes <= kSegmentBytesMax);
   inflight_.clear();
   inflight_pending_.clear();
   return Status::ok();
@@ -288,6 +308,9 @@ Status AppendLog::sync_locked() {
   ++counters_.fsyncs;
   durable_end_ = std::max(durable_end_, target_seq);
   synced_bytes_ = std::max(synced_bytes_, target_bytes);
+  // Durable never runs ahead of written, nor synced bytes ahead of the file.
+  MESHD_ASSERT(durable_end_ <= written_end_ && written_end_ <= next_seq_);
+  MESHD_ASSERT(synced_bytes_ <= active().bytes);
   return Status::ok();
 }
 
@@ -342,6 +365,9 @@ Result<uint64_t> AppendLog::append(std::span<const uint8_t> payload) {
   MESHD_ASSERT(offset + frame_bytes <= kSegmentBytesMax);
   pending_.push_back({seq, buffer_.size(), 0});
   pending_.back().partial_crc = append_frame(buffer_, seq, static_cast<uint32_t>(offset), payload);
+  // A batch exceeds its limit only when one record alone is larger.
+  MESHD_ASSERT(buffer_.size() <= opt_.batch_bytes_max || pending_.size() == 1);
+  MESHD_ASSERT(next_seq_ == seq + 1 && pending_.size() <= next_seq_ - written_end_);
   ++counters_.appends;
   if (opt_.sync == SyncPolicy::every) {
     if (Status s = wait_durable(seq); !s) return s;
@@ -351,6 +377,7 @@ Result<uint64_t> AppendLog::append(std::span<const uint8_t> payload) {
 
 Status AppendLog::wait_durable(uint64_t seq) {
   for (;;) {
+    MESHD_ASSERT(durable_end_ <= written_end_ && written_end_ <= next_seq_);
     if (seq < durable_end_) return Status::ok();
     if (!failure_.is_ok()) return failure_;
     if (seq >= next_seq_) return Status(Errc::invalid, fmt::format("seq {} not appended (next {})", seq, next_seq_));

@@ -71,6 +71,7 @@ FrameStatus decode_frame(std::span<const uint8_t> b, FrameView& out) {
   out.synced_through = get_u32(b.data() + 20);
   out.payload = payload;
   out.frame_bytes = kRecordHeaderBytes + len;
+  MESHD_ASSERT(out.frame_bytes <= b.size() && out.payload.size() == len);
   return FrameStatus::ok;
 }
 
@@ -85,6 +86,7 @@ uint32_t append_frame(std::vector<uint8_t>& out, uint64_t seq, uint32_t offset, 
   put_u32(f + 16, offset);
   put_u32(f + 20, 0);
   if (!payload.empty()) std::memcpy(f + kRecordHeaderBytes, payload.data(), payload.size());
+  MESHD_ASSERT(out.size() == at + kRecordHeaderBytes + payload.size());
   return crc32c_extend(crc32c(std::span<const uint8_t>(f + 4, 16)), payload);
 }
 
@@ -98,6 +100,7 @@ std::vector<uint8_t> encode_frame(uint64_t seq, uint32_t offset, uint32_t synced
   std::vector<uint8_t> out;
   const uint32_t partial = append_frame(out, seq, offset, payload);
   seal_frame(out.data(), partial, synced_through);
+  MESHD_ASSERT(out.size() == kRecordHeaderBytes + payload.size());
   return out;
 }
 
@@ -117,7 +120,10 @@ std::string segment_name(std::string_view prefix, uint64_t first_seq) {
     first_seq /= 10;
   }
   digits[20] = 0;
-  return std::string(prefix) + "-" + digits + ".seg";
+  MESHD_ASSERT(first_seq == 0);  // 20 digits hold every uint64_t
+  std::string name = std::string(prefix) + "-" + digits + ".seg";
+  MESHD_ASSERT(name.size() == prefix.size() + 1 + 20 + 4);
+  return name;
 }
 
 std::optional<uint64_t> parse_segment_name(std::string_view prefix, std::string_view name) {

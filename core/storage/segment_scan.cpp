@@ -20,6 +20,10 @@ Result<std::vector<std::pair<uint64_t, std::string>>> list_segments(Disk& disk, 
     return Status(Errc::too_large, fmt::format("more than {} segments", kSegmentsMaxListed));
   }
   std::sort(found.begin(), found.end());
+  // Names encode first seqs uniquely: two names for one seq cannot parse.
+  MESHD_ASSERT(std::adjacent_find(found.begin(), found.end(), [](const auto& a, const auto& b) {
+                 return a.first == b.first;
+               }) == found.end());
   return found;
 }
 
@@ -35,7 +39,9 @@ Result<std::span<const uint8_t>> ReadWindow::view(uint64_t offset, size_t want) 
     if (*got < avail) return Status(Errc::short_read, fmt::format("segment shorter than expected at {}", offset));
     base_ = offset;
     len_ = *got;
+    MESHD_ASSERT(len_ <= buf_.size());
   }
+  MESHD_ASSERT(offset >= base_ && offset + avail <= base_ + len_);
   return std::span<const uint8_t>(buf_.data() + (offset - base_), avail);
 }
 
@@ -63,6 +69,7 @@ Result<Witness> find_witness(ReadWindow& w, uint64_t from, uint64_t expected_seq
     if (!bytes) return bytes.status();
     FrameView f;
     if (decode_frame(*bytes, f) != FrameStatus::ok) continue;
+    MESHD_ASSERT(f.seq == seq && f.frame_bytes == kRecordHeaderBytes + len);
     out.found = true;
     out.at = p;
     out.frame = f;

@@ -143,6 +143,7 @@ nlohmann::json scenario_to_json(const Scenario& sc) {
     if (mi.converge_within_us > 0) minv["converge_within_ms"] = mi.converge_within_us / 1000;
     if (mi.rejoin_within_us > 0) minv["rejoin_within_ms"] = mi.rejoin_within_us / 1000;
     if (mi.flaps_max >= 0) minv["flaps_max"] = mi.flaps_max;
+    if (!mi.derive_unset) minv["derive_unset_bounds"] = false;  // a replay checks what the run checked
     root["invariants"]["membership"] = minv;
   }
   add_security_json(sc.security, root);

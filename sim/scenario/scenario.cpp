@@ -247,7 +247,8 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
       if (!sc.membership) return doc->error(mp, "needs a top-level \"membership\" block");
       if (Status s = doc->expect_object(*m, mp); !s) return s;
       if (Status s = doc->reject_unknown(*m, mp, {"detect_failed_within_ms", "leave_within_ms", "converge_within_ms",
-                                                  "rejoin_within_ms", "flaps_max", "no_false_failed"}); !s) return s;
+                                                  "rejoin_within_ms", "flaps_max", "no_false_failed",
+                                                  "derive_unset_bounds"}); !s) return s;
       MembershipInvariants& mi = sc.invariants.membership;
       int64_t failed_ms = 0, leave_ms = 0, converge_ms = 0, rejoin_ms = 0;
       if (Status s = doc->get_int(*m, mp, "detect_failed_within_ms", failed_ms, 1, 3'600'000, false); !s) return s;
@@ -256,10 +257,15 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
       if (Status s = doc->get_int(*m, mp, "rejoin_within_ms", rejoin_ms, 1, 3'600'000, false); !s) return s;
       if (Status s = doc->get_int(*m, mp, "flaps_max", mi.flaps_max, 0, 1'000'000, false); !s) return s;
       if (Status s = doc->get_bool(*m, mp, "no_false_failed", mi.no_false_failed, false); !s) return s;
+      if (Status s = doc->get_bool(*m, mp, "derive_unset_bounds", mi.derive_unset, false); !s) return s;
       mi.detect_failed_within_us = failed_ms * 1000;
-      mi.leave_within_us = (leave_ms > 0 ? leave_ms : failed_ms) * 1000;
+      // Without derivation the bounds are exactly those written (a swarm
+      // plan replays what its run checked); with it, leave and rejoin
+      // default to their neighbours as documented.
+      const bool defaults = mi.derive_unset;
+      mi.leave_within_us = (leave_ms > 0 ? leave_ms : defaults ? failed_ms : 0) * 1000;
       mi.converge_within_us = converge_ms * 1000;
-      mi.rejoin_within_us = (rejoin_ms > 0 ? rejoin_ms : converge_ms) * 1000;
+      mi.rejoin_within_us = (rejoin_ms > 0 ? rejoin_ms : defaults ? converge_ms : 0) * 1000;
     }
   }
   if (auto it = root.find("buggify"); it != root.end()) {
@@ -269,7 +275,7 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     if (Status s = doc->get_int(*it, "buggify", "fire_percent", sc.buggify.fire_percent, 0, 100, true); !s) return s;
   }
   if (Status s = parse_security_spec(*doc, root, sc.nodes, sc.duration_us, sc.security); !s) return s;
-  if (sc.membership) {
+  if (sc.membership && sc.invariants.membership.derive_unset) {
     // Bounds the file leaves out follow from the SWIM timing it sets.
     const int64_t retry_us = sc.security.plaintext ? 0 : sc.security.retry_max_ms * 1000;
     fill_membership_bounds(derive_membership_bounds(*sc.membership, sc.nodes, retry_us), sc.invariants.membership);

@@ -90,6 +90,10 @@ struct MembershipInvariants {
   int64_t rejoin_within_us = 0;         // restart -> alive at a higher incarnation everywhere (default: converge)
   int64_t flaps_max = -1;               // alive->suspect->alive per observer per target
   bool no_false_failed = false;         // a false `failed` is a violation (always counted)
+  // Time bounds left at 0 are derived from the SWIM timing at parse time
+  // (membership_bounds.h). false: they stay 0, i.e. unchecked — swarm runs,
+  // whose fault mixes the derivation does not model, and their replays.
+  bool derive_unset = true;
 };
 
 struct Invariants {

@@ -96,7 +96,9 @@ TEST_CASE("swarm: membership, attackers and buggify are drawn per seed and print
   // Without a membership block the swarm stays transport-only.
   auto smoke = load_scenario_file(scenario_path("smoke"));
   REQUIRE(smoke.is_ok());
-  CHECK_FALSE(swarm_scenario(*smoke, 1).scenario.membership.has_value());
+  Scenario transport_only = *smoke;
+  transport_only.membership.reset();
+  CHECK_FALSE(swarm_scenario(transport_only, 1).scenario.membership.has_value());
 }
 
 TEST_CASE("cost oracle: a cookie gate that never closes spends DH on the storm", "[scenario][testbed_power]") {
