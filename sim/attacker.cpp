@@ -2,8 +2,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "core/crypto/handshake_macs.h"
 #include "core/crypto/handshake_manager.h"
 #include "core/env/disk.h"
+#include "core/node/config.h"
 #include "core/wire/header.h"
 
 namespace meshd::sim {
@@ -12,6 +16,8 @@ namespace {
 
 constexpr size_t kGarbageBytesMax = 200;
 constexpr size_t kDiskCopyFileBytesMax = 16 * 1024 * 1024;
+constexpr size_t kTypeByte = 3;   // header byte: packet type (core/wire/header.cpp)
+constexpr size_t kFlagsByte = 4;  // header byte: flags
 
 crypto::Psk wrong_psk() {
   crypto::Psk psk = sim_mesh_psk();
@@ -27,9 +33,14 @@ Attacker::Attacker(World& world, std::vector<AttackerSpec> specs)
     : world_(world),
       specs_(std::move(specs)),
       rng_(world.random().stream("attacker", "choices")),
-      forge_rng_(world.random().stream("attacker", "forge")) {}
+      forge_rng_(world.random().stream("attacker", "forge")) {
+  for (const AttackerSpec& spec : specs_) {
+    edge_ |= std::find(spec.kinds.begin(), spec.kinds.end(), AttackKind::replay_edge) != spec.kinds.end();
+  }
+}
 
-void Attacker::push(std::vector<Recorded>& ring, size_t& next, size_t max, Recorded r) {
+template <typename T>
+void Attacker::push(std::vector<T>& ring, size_t& next, size_t max, T r) {
   if (ring.size() < max) {
     ring.push_back(std::move(r));
     return;
@@ -45,10 +56,58 @@ void Attacker::record(const Address& from, const Address& to, std::span<const ui
   const auto type = static_cast<wire::PacketType>(bytes[3]);
   Recorded r{*a, *b, std::vector<uint8_t>(bytes.begin(), bytes.end())};
   if (type == wire::PacketType::transport) {
+    if (edge_) record_edge(*a, *b, bytes);
     push(transport_, transport_next_, kRecordedPacketsMax, std::move(r));
   } else if (type == wire::PacketType::handshake_initiation) {
     push(initiations_, initiations_next_, kRecordedInitiationsMax, std::move(r));
   }
+}
+
+void Attacker::record_edge(size_t from, size_t to, std::span<const uint8_t> bytes) {
+  const wire::DecodedPacket d = wire::decode_packet(bytes);
+  if (!d.ok()) return;
+  const FlowKey key{from, to, d.header.session_id};
+  auto it = edge_flows_.find(key);
+  if (it == edge_flows_.end()) {
+    if (edge_flows_.size() >= kEdgeFlowsMax) {
+      auto oldest = edge_flows_.begin();
+      for (auto f = edge_flows_.begin(); f != edge_flows_.end(); ++f) {
+        if (f->second.last_us < oldest->second.last_us) oldest = f;
+      }
+      edge_flows_.erase(oldest);
+    }
+    it = edge_flows_.emplace(key, EdgeFlow{from, to, 0, 0, {}}).first;
+  }
+  EdgeFlow& f = it->second;
+  f.last_us = world_.now_us();
+  const uint64_t c = d.header.counter;
+  if (!f.ring.empty() && c <= f.highest) return;  // keep the ring ordered by counter
+  f.highest = c;
+  f.ring.emplace_back(c, std::vector<uint8_t>(bytes.begin(), bytes.end()));
+  while (f.ring.size() > kEdgeRingMax ||
+         f.ring.front().first + crypto::kReplayWindowPackets + kEdgeBandPackets < f.highest) {
+    f.ring.pop_front();
+  }
+}
+
+bool Attacker::replay_edge() {
+  std::vector<EdgeFlow*> flows;
+  for (auto& [key, f] : edge_flows_) {
+    if (!f.ring.empty()) flows.push_back(&f);
+  }
+  if (flows.empty()) return false;
+  const EdgeFlow& f = *flows[rng_.below(flows.size())];
+  const bool bottom = f.highest >= crypto::kReplayWindowPackets + kEdgeBandPackets && rng_.chance(0.5);
+  const std::vector<uint8_t>* bytes = &f.ring.back().second;
+  if (bottom) {
+    const uint64_t target = f.highest - crypto::kReplayWindowPackets - kEdgeBandPackets + rng_.below(kEdgeBandPackets + 2);
+    auto at = std::lower_bound(f.ring.begin(), f.ring.end(), target,
+                               [](const auto& entry, uint64_t c) { return entry.first < c; });
+    if (at == f.ring.end()) return false;
+    bytes = &at->second;
+  }
+  (void)world_.transmit(f.from, world_.address_of(f.to), *bytes);
+  return true;
 }
 
 void Attacker::schedule() {
@@ -132,29 +191,64 @@ bool Attacker::forge(AttackKind kind) {
   return resend(r, r.bytes, false);
 }
 
-bool Attacker::storm() {
+const Attacker::Recorded* Attacker::storm_initiation() {
   const size_t n = world_.node_count();
-  if (n < 2) return false;
+  if (n < 2) return nullptr;
   const bool fresh = storm_pool_.size() < kStormPoolMax || storm_count_ % kStormFreshEvery == 0;
   ++storm_count_;
-  if (fresh) {
-    const size_t target = rng_.below(n);
-    auto v = victim(target);
-    if (!v) return false;
-    if (!insider_) insider_ = crypto::Identity::generate(forge_rng_);
-    std::vector<uint8_t> bytes = initiation(*insider_, sim_mesh_psk(), *v);
-    if (bytes.empty()) return false;
-    Recorded r{(target + 1) % n, target, std::move(bytes)};
-    size_t slot = storm_pool_.size() < kStormPoolMax ? storm_pool_.size() : rng_.below(kStormPoolMax);
-    if (slot == storm_pool_.size()) {
-      storm_pool_.push_back(r);
-    } else {
-      storm_pool_[slot] = r;
-    }
-    return resend(r, r.bytes, false);
+  if (!fresh) return &storm_pool_[rng_.below(storm_pool_.size())];
+  const size_t target = rng_.below(n);
+  auto v = victim(target);
+  if (!v) return nullptr;
+  if (!insider_) insider_ = crypto::Identity::generate(forge_rng_);
+  std::vector<uint8_t> bytes = initiation(*insider_, sim_mesh_psk(), *v);
+  if (bytes.empty()) return nullptr;
+  Recorded r{(target + 1) % n, target, std::move(bytes)};
+  size_t slot = storm_pool_.size() < kStormPoolMax ? storm_pool_.size() : rng_.below(kStormPoolMax);
+  if (slot == storm_pool_.size()) {
+    storm_pool_.push_back(std::move(r));
+  } else {
+    storm_pool_[slot] = std::move(r);
   }
-  const Recorded& r = storm_pool_[rng_.below(storm_pool_.size())];
-  return resend(r, r.bytes, false);
+  return &storm_pool_[slot];
+}
+
+bool Attacker::storm() {
+  const Recorded* r = storm_initiation();
+  return r != nullptr && resend(*r, r->bytes, false);
+}
+
+bool Attacker::bogus_cookie() {
+  const Recorded* r = storm_initiation();
+  if (r == nullptr || r->bytes.size() < wire::kHeaderBytes + crypto::kInitiationTrailerBytes) return false;
+  std::vector<uint8_t> bytes = r->bytes;
+  bytes[kFlagsByte] |= wire::kFlagCookieAttached;
+  // The insider knows the PSK, so mac1 (which covers the flags) stays
+  // valid; only mac2 is made up.
+  const auto message = std::span<const uint8_t>(bytes).subspan(
+      wire::kHeaderBytes, bytes.size() - wire::kHeaderBytes - crypto::kInitiationTrailerBytes);
+  const crypto::Mac mac1 = crypto::compute_mac1(sim_mesh_psk(), crypto::mac_input(bytes, message));
+  crypto::Mac mac2{};
+  forge_rng_.fill(mac2);
+  crypto::write_initiation_macs(bytes, mac1, mac2);
+  push(bogus_macs_, bogus_macs_next_, kBogusMacsMax, mac2);
+  return resend(*r, std::move(bytes), false);
+}
+
+CostOracle::Forgery Attacker::forgery(std::span<const uint8_t> bytes) const {
+  if (bytes.size() < wire::kHeaderBytes + crypto::kInitiationTrailerBytes ||
+      bytes[kTypeByte] != static_cast<uint8_t>(wire::PacketType::handshake_initiation)) {
+    return CostOracle::Forgery::none;
+  }
+  crypto::Mac mac2{};
+  std::copy(bytes.end() - crypto::kMacBytes, bytes.end(), mac2.begin());
+  if (std::find(bogus_macs_.begin(), bogus_macs_.end(), mac2) != bogus_macs_.end()) {
+    return CostOracle::Forgery::bogus_cookie;
+  }
+  for (const Recorded& r : forged_[0]) {  // forge_psk pool (every wrong-PSK initiation is sent from it)
+    if (std::equal(r.bytes.begin(), r.bytes.end(), bytes.begin(), bytes.end())) return CostOracle::Forgery::wrong_psk;
+  }
+  return CostOracle::Forgery::none;
 }
 
 bool Attacker::inject(AttackKind kind) {
@@ -203,16 +297,21 @@ bool Attacker::inject(AttackKind kind) {
     }
     case AttackKind::handshake_storm:
       return storm();
+    case AttackKind::bogus_cookie:
+      return bogus_cookie();
+    case AttackKind::replay_edge:
+      return replay_edge();
   }
   return false;
 }
 
 // --- SecurityHarness ----------------------------------------------------------
 
-SecurityHarness::SecurityHarness(World& world, const Scenario& scenario)
-    : world_(world), scenario_(scenario), cost_(world, scenario.security.attackers) {
+SecurityHarness::SecurityHarness(World& world, const Scenario& scenario, PlantedBug planted_bug)
+    : world_(world), scenario_(scenario), planted_bug_(planted_bug), cost_(world, scenario.security.attackers) {
   if (!scenario.security.attackers.empty()) {
     attacker_ = std::make_unique<Attacker>(world, scenario.security.attackers);
+    cost_.set_forgery_check([this](std::span<const uint8_t> bytes) { return attacker_->forgery(bytes); });
   }
   if (scenario.membership && !scenario.security.plaintext) {
     member_attacker_ = std::make_unique<MemberAttacker>(world, scenario.security.member_attackers, [this](size_t i) {
@@ -251,7 +350,16 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
       if (j != node) sec.peer_keys.push_back({world_.address_of(j), genesis_keys_[j], std::nullopt});
     }
   }
+  // The oracle holds every key to the scenario's lifetime, whatever the node runs with.
+  const int64_t reject_after_us = transport_config_of(sec).handshake.session.reject_after_us;
+  if (planted_bug_ == PlantedBug::key_lifetime_doubled) sec.rekey_after_ms *= 2;
   svc.set_security(sec);
+  oracle_.set_key_lifetime(reject_after_us,
+                           [this](const NodeId& id) -> std::optional<int64_t> {
+                             auto it = node_of_id_.find(id);
+                             if (it == node_of_id_.end()) return std::nullopt;
+                             return world_.clock(it->second).monotonic_us();
+                           });
   svc.set_boot_hook([this, node](Node& n) { on_boot(n, node); });
   svc.set_receive_probe([this, node](const Address& from, std::span<const uint8_t> bytes,
                                      const std::function<void()>& deliver) {
@@ -283,7 +391,10 @@ void SecurityHarness::on_boot(Node& n, size_t index) {
     }
   }
   bitrot_at_last_boot_[index] = standing;
-  if (n.transport() != nullptr) b.identity = n.transport()->identity().node_id().to_hex();
+  if (n.transport() != nullptr) {
+    b.identity = n.transport()->identity().node_id().to_hex();
+    node_of_id_[n.transport()->identity().node_id()] = index;
+  }
   // A wipe or a copied disk (the scenario's own timeline) since the last
   // boot starts a new sequence, even where the identity cannot tell.
   for (const Fault& f : scenario_.faults) {
@@ -410,6 +521,8 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
   counters["monotonic.excused_recoveries"] = monotonic_.excused();
   counters["security.seals"] = oracle_.seals();
   counters["security.deliveries"] = oracle_.deliveries();
+  counters["security.deliveries_window_slid"] = oracle_.deliveries_window_slid();
+  counters["security.key_uses_past_rekey"] = oracle_.uses_past_rekey();
   counters["security.clone_refusals"] = refusals;
   counters["security.key_rotations"] = rotations_;
   counters["security.disk_copies"] = disk_copies_;

@@ -19,6 +19,16 @@
 //   handshake_storm    a flood of valid-looking IK initiations from an
 //                      insider key (correct PSK): drives the victim over
 //                      its handshake rate into the cookie regime
+//   replay_edge        aimed at the replay window's edges: per flow (sender,
+//                      receiver, session index) the attacker keeps the
+//                      last kEdgeRingMax transport packets and replays
+//                      either the newest (top edge) or one whose counter
+//                      lies in [highest - window - kEdgeBandPackets,
+//                      highest - window + 1] (bottom edge, once a session
+//                      has carried a whole window)
+//   bogus_cookie       a storm initiation with the cookie flag set and a
+//                      made-up mac2 (mac1 stays valid): under load it must
+//                      get a cookie reply, not DH
 // Bounds: kRecordedPacketsMax transport packets and kRecordedInitiationsMax
 // initiations kept (rings); storm and forged initiations come from pools
 // of kStormPoolMax, refreshed every kStormFreshEvery injections (a fresh
@@ -37,18 +47,23 @@
 #pragma once
 
 #include <array>
+#include <deque>
+#include <tuple>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/crypto/cookie.h"
 #include "core/crypto/identity.h"
+#include "core/crypto/replay_window.h"
 #include "sim/attacker_spec.h"
 #include "sim/cost_oracle.h"
 #include "sim/member_attacker.h"
 #include "sim/scenario/monotonic_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
+#include "sim/scenario/planted_bug.h"
 #include "sim/scenario/scenario.h"
 #include "sim/world.h"
 
@@ -58,6 +73,10 @@ constexpr size_t kRecordedPacketsMax = 512;
 constexpr size_t kRecordedInitiationsMax = 64;
 constexpr size_t kStormPoolMax = 8;
 constexpr uint64_t kStormFreshEvery = 16;
+constexpr size_t kBogusMacsMax = 64;
+constexpr uint64_t kEdgeBandPackets = 64;  // one bitmap word: the recycled one
+constexpr size_t kEdgeRingMax = crypto::kReplayWindowPackets + 2 * kEdgeBandPackets;
+constexpr size_t kEdgeFlowsMax = 16;  // least recently seen flow evicted beyond this  // made-up mac2s remembered for the cost oracle
 
 class Attacker {
  public:
@@ -66,6 +85,10 @@ class Attacker {
   void record(const Address& from, const Address& to, std::span<const uint8_t> bytes);
   void schedule();
   uint64_t injected(AttackKind kind) const { return injected_[static_cast<size_t>(kind)]; }
+  // What this attacker made of `bytes`: an initiation carrying a mac2 it
+  // made up (one of the last kBogusMacsMax), one of its pooled wrong-PSK
+  // forgeries, or none of these.
+  CostOracle::Forgery forgery(std::span<const uint8_t> bytes) const;
 
  private:
   struct Recorded {
@@ -79,14 +102,28 @@ class Attacker {
     Address address;
   };
 
+  struct EdgeFlow {
+    size_t from = 0;
+    size_t to = 0;
+    uint64_t highest = 0;
+    int64_t last_us = 0;
+    std::deque<std::pair<uint64_t, std::vector<uint8_t>>> ring;  // (counter, bytes), counters increasing
+  };
+  using FlowKey = std::tuple<size_t, size_t, uint32_t>;  // from, to, receiver's session index
+
+  void record_edge(size_t from, size_t to, std::span<const uint8_t> bytes);
+  bool replay_edge();
   void fire(size_t spec_index);
   bool inject(AttackKind kind);
   bool resend(const Recorded& r, std::vector<uint8_t> bytes, bool reflect);
   std::optional<Victim> victim(size_t node) const;
   bool forge(AttackKind kind);
+  const Recorded* storm_initiation();  // a fresh or pooled storm initiation; nullptr if none
   bool storm();
+  bool bogus_cookie();
   std::vector<uint8_t> initiation(const crypto::Identity& as, const crypto::Psk& psk, const Victim& v);
-  void push(std::vector<Recorded>& ring, size_t& next, size_t max, Recorded r);
+  template <typename T>
+  void push(std::vector<T>& ring, size_t& next, size_t max, T r);
 
   World& world_;
   std::vector<AttackerSpec> specs_;
@@ -101,13 +138,19 @@ class Attacker {
   std::array<std::vector<Recorded>, 2> forged_;  // forge_psk, forge_key pools
   std::array<uint64_t, 2> forged_count_{};
   uint64_t storm_count_ = 0;
+  bool edge_ = false;  // some spec has replay_edge: keep per-flow rings
+  std::map<FlowKey, EdgeFlow> edge_flows_;
+  std::vector<crypto::Mac> bogus_macs_;
+  size_t bogus_macs_next_ = 0;
   std::array<uint64_t, kAttackKinds> injected_{};
   uint64_t skipped_ = 0;
 };
 
 class SecurityHarness {
  public:
-  SecurityHarness(World& world, const Scenario& scenario);
+  // planted_bug: only key_lifetime_doubled concerns the harness
+  // (sim/scenario/planted_bug.h).
+  SecurityHarness(World& world, const Scenario& scenario, PlantedBug planted_bug = PlantedBug::none);
   ~SecurityHarness();
 
   // In the service factory, right after constructing the service.
@@ -131,9 +174,11 @@ class SecurityHarness {
 
   World& world_;
   const Scenario& scenario_;
+  PlantedBug planted_bug_;
   SecurityOracle oracle_;
   MonotonicOracle monotonic_;
   CostOracle cost_;
+  std::map<NodeId, size_t> node_of_id_;     // for the key-lifetime oracle's node-local clocks
   std::map<size_t, int64_t> last_boot_us_;  // per node: the simulated time of its last boot
   std::map<size_t, bool> bitrot_at_last_boot_;
   std::unique_ptr<Attacker> attacker_;

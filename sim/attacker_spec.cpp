@@ -16,6 +16,8 @@ constexpr std::pair<AttackKind, std::string_view> kAttackNames[] = {
     {AttackKind::replay_initiation, "replay_initiation"},
     {AttackKind::garbage, "garbage"},
     {AttackKind::handshake_storm, "handshake_storm"},
+    {AttackKind::bogus_cookie, "bogus_cookie"},
+    {AttackKind::replay_edge, "replay_edge"},
 };
 
 Status parse_at(const JsonDoc& doc, const nlohmann::json& obj, const std::string& path, std::string_view key,

@@ -22,7 +22,11 @@
 // PSK), forge_key (initiations claiming a node's id with another static
 // key), replay_initiation, garbage (random bytes), handshake_storm (valid-
 // looking initiations with a correct PSK and fresh keys: the cookie
-// regime). Errors name the field and the line, like the rest of the parser.
+// regime), bogus_cookie (a storm initiation re-macked with the cookie flag
+// set and a random mac2: a cookie gate that accepts any mac2 spends DH on
+// it; the cost oracle counts it as uncookied), replay_edge (transport
+// packets replayed at the top and bottom edges of the receiver's replay
+// window: sim/attacker.h). Errors name the field and the line, like the rest of the parser.
 // Limits: kAttackersMax attackers, kKeyActionsMax actions of each kind.
 #pragma once
 
@@ -44,8 +48,9 @@ constexpr int64_t kAttackRatePerSMax = 100'000;
 
 enum class AttackKind : uint8_t {
   replay, bitflip, truncate, reflect, forge_psk, forge_key, replay_initiation, garbage, handshake_storm,
+  bogus_cookie, replay_edge,
 };
-constexpr size_t kAttackKinds = static_cast<size_t>(AttackKind::handshake_storm) + 1;
+constexpr size_t kAttackKinds = static_cast<size_t>(AttackKind::replay_edge) + 1;
 std::string_view attack_kind_name(AttackKind kind);
 
 struct AttackerSpec {

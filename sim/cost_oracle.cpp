@@ -28,7 +28,8 @@ CostOracle::CostOracle(World& world, std::vector<AttackerSpec> attackers)
 
 void CostOracle::on_receive(size_t node, const Address& from, std::span<const uint8_t> bytes,
                             const std::function<void()>& deliver) {
-  const bool uncookied = uncookied_initiation(bytes);
+  const Forgery forgery = forgery_ ? forgery_(bytes) : Forgery::none;
+  const bool uncookied = uncookied_initiation(bytes) || forgery == Forgery::bogus_cookie;
   const uint64_t dh0 = crypto::dh_operations_total();
   const uint64_t v0 = crypto::signature_verifications_total();
   deliver();
@@ -42,6 +43,7 @@ void CostOracle::on_receive(size_t node, const Address& from, std::span<const ui
   s.dh += dh;
   n.verifications += v;
   s.verifications += v;
+  if (forgery == Forgery::wrong_psk) n.wrong_psk_dh += dh;
   if (!uncookied || dh == 0) return;
   n.uncookied_initiation_dh += dh;
   s.uncookied_initiation_dh += dh;
@@ -79,6 +81,14 @@ void CostOracle::finish(std::vector<std::string>& violations, uint64_t& violatio
   }
   for (size_t i = 0; i < world_.node_count(); ++i) {
     const Counts& c = node(i);
+    if (c.wrong_psk_dh > 0) {
+      ++violation_count;
+      if (violations.size() < kViolationsMax) {
+        violations.push_back(fmt::format("[cost] node {} spent {} DH on handshake initiations under a wrong PSK (rule: "
+                                         "an initiation that fails mac1 costs one hash, never DH)",
+                                         i, c.wrong_psk_dh));
+      }
+    }
     const auto& disk = world_.disk(i).counters();
     const auto fs = disk.find("fsyncs");
     const auto sd = disk.find("sync_dirs");
@@ -88,6 +98,7 @@ void CostOracle::finish(std::vector<std::string>& violations, uint64_t& violatio
     counters[fmt::format("cost.fsyncs.node{}", i)] = fsyncs;
     counters["cost.dh_on_receive"] += c.dh;
     counters["cost.uncookied_initiation_dh"] += c.uncookied_initiation_dh;
+    counters["cost.wrong_psk_dh"] += c.wrong_psk_dh;
     counters["cost.verifications_on_receive"] += c.verifications;
     counters["cost.fsyncs"] += fsyncs;
   }

@@ -15,10 +15,12 @@
 //
 // Bound (AttackerSpec::uncookied_dh_max_per_node): while that attacker is
 // active, the DH a node spends on handshake initiations that carry no
-// cookie (kFlagCookieAttached clear) stays within the bound. A working
+// cookie (kFlagCookieAttached clear, or a mac2 the attacker made up: see
+// set_bogus_cookie_check) stays within the bound. A working
 // cookie gate spends DH only on the rate limiter's tokens (burst + rate ×
 // window, ~4 DH each); a broken one on every initiation of the storm.
-// Violations name the rule: "[cost] node 2 spent 312 DH on handshake
+// Always checked: an initiation the attacker made under a wrong PSK costs
+// no DH (mac1 fails first). Violations name the rule: "[cost] node 2 spent 312 DH on handshake
 // initiations without a cookie while attacker 0 was active (t=8.000–
 // 13.000s), bound 130 (rule: under load an uncookied initiation gets a
 // cookie reply, not DH)".
@@ -44,6 +46,7 @@ class CostOracle {
     uint64_t dh = 0;
     uint64_t verifications = 0;
     uint64_t uncookied_initiation_dh = 0;
+    uint64_t wrong_psk_dh = 0;
   };
 
   CostOracle(World& world, std::vector<AttackerSpec> attackers);
@@ -57,6 +60,13 @@ class CostOracle {
   void finish(std::vector<std::string>& violations, uint64_t& violation_count,
               std::map<std::string, uint64_t>& counters) const;
 
+  // What the attacker knows about a datagram it injected.
+  enum class Forgery : uint8_t { none, bogus_cookie, wrong_psk };
+  // bogus_cookie initiations count as uncookied even with the cookie flag
+  // set ("without a valid cookie"); wrong_psk initiations must cost no DH
+  // at all, in every run (rule: mac1 is checked first, for one hash).
+  void set_forgery_check(std::function<Forgery(std::span<const uint8_t>)> check) { forgery_ = std::move(check); }
+
   const Counts& node(size_t i) const;
   // Work done by `node` for datagrams claiming to come from `source` (a
   // node index; addresses that are no node's are under SIZE_MAX).
@@ -65,6 +75,7 @@ class CostOracle {
  private:
   World& world_;
   std::vector<AttackerSpec> attackers_;
+  std::function<Forgery(std::span<const uint8_t>)> forgery_;
   std::map<size_t, Counts> nodes_;
   std::map<size_t, std::map<size_t, Counts>> sources_;
   // (attacker index, node) -> uncookied-initiation DH in its window.

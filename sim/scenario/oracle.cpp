@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "core/crypto/replay_window.h"
+
 namespace meshd::sim {
 
 using membership::PeerState;
@@ -143,6 +145,22 @@ void SecurityOracle::on_seal(const NodeId& from, const NodeId& to, const crypto:
     return;
   }
   log.digest[use.counter] = fnv1a(plaintext);
+  check_lifetime(log, log.first_seal_local_us, from, "sealed", use);
+}
+
+void SecurityOracle::check_lifetime(const KeyLog& log, std::optional<int64_t>& first_local_us, const NodeId& node,
+                                    std::string_view what, const crypto::KeyUse& use) {
+  if (reject_after_us_ <= 0 || !clock_) return;
+  const std::optional<int64_t> now = clock_(node);
+  if (!now) return;
+  if (!first_local_us) first_local_us = *now;
+  const int64_t age_us = *now - *first_local_us;
+  if (3 * age_us > 2 * reject_after_us_) ++uses_past_rekey_;
+  if (age_us < reject_after_us_) return;
+  violation(fmt::format("[key_lifetime] node {} {} under key {:016x} (counter {}, {} to {}) {:.3f}s after its first "
+                        "use on that node's clock (rule: a session key is never used past reject_after = {:.3f}s)",
+                        node.to_hex().substr(0, 8), what, use.key_id, use.counter, log.from.to_hex().substr(0, 8),
+                        log.to.to_hex().substr(0, 8), age_us / 1e6, reject_after_us_ / 1e6));
 }
 
 void SecurityOracle::on_deliver(const NodeId& at, const NodeId& from, const crypto::KeyUse& use,
@@ -166,7 +184,18 @@ void SecurityOracle::on_deliver(const NodeId& at, const NodeId& from, const cryp
     violation(fmt::format("[replayed_delivery] node {} delivered key {:016x} counter {} twice",
                           at.to_hex().substr(0, 8), use.key_id, use.counter));
   }
+  if (log.any_delivered && log.highest_delivered > crypto::kReplayWindowPackets &&
+      use.counter < log.highest_delivered - crypto::kReplayWindowPackets) {
+    violation(fmt::format("[replay_window] node {} delivered key {:016x} counter {}, {} below the highest delivered "
+                          "counter {} (rule: a counter more than {} below the highest accepted is too old)",
+                          at.to_hex().substr(0, 8), use.key_id, use.counter, log.highest_delivered - use.counter,
+                          log.highest_delivered, crypto::kReplayWindowPackets));
+  }
+  if (log.any_delivered && log.highest_delivered >= crypto::kReplayWindowPackets) ++deliveries_window_slid_;
   log.delivered[use.counter] = true;
+  log.highest_delivered = log.any_delivered ? std::max(log.highest_delivered, use.counter) : use.counter;
+  log.any_delivered = true;
+  check_lifetime(log, log.first_deliver_local_us, at, "delivered", use);
 }
 
 }  // namespace meshd::sim

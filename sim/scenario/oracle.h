@@ -17,7 +17,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -90,10 +92,25 @@ class LivenessOracle {
 //    so the same key on two nodes or two incarnations would collide too);
 //  * integrity: every delivered plaintext was sealed by its peer under that
 //    key and counter, with identical bytes (else forged/modified);
-//  * no replay: a (key id, counter) pair is delivered at most once.
+//  * no replay: a (key id, counter) pair is delivered at most once;
+//  * replay window: a counter more than kReplayWindowPackets below the
+//    highest counter already delivered under that key is never delivered
+//    (the window's bottom edge; the aimed `replay_edge` attacker probes it);
+//  * key lifetime (once set_key_lifetime() was called): a node neither seals
+//    nor delivers under a key older than reject_after on its own monotonic
+//    clock. A key's age is measured from its first seal (sealer's clock)
+//    or first delivery (receiver's clock), both no earlier than the
+//    session's establishment, so the rule never fires early.
 // Memory: one entry per sealed packet (a 60 s, 5-node run: ~25k entries).
 class SecurityOracle final : public transport::TransportObserver {
  public:
+  // The node-local monotonic clock of the node holding `id`; nullopt if
+  // no running node holds it.
+  using LocalClock = std::function<std::optional<int64_t>(const NodeId& id)>;
+  void set_key_lifetime(int64_t reject_after_us, LocalClock clock) {
+    reject_after_us_ = reject_after_us;
+    clock_ = std::move(clock);
+  }
   void on_seal(const NodeId& from, const NodeId& to, const crypto::KeyUse& use,
                std::span<const uint8_t> plaintext) override;
   void on_deliver(const NodeId& at, const NodeId& from, const crypto::KeyUse& use,
@@ -105,6 +122,11 @@ class SecurityOracle final : public transport::TransportObserver {
   uint64_t violation_count() const { return violation_count_; }
   uint64_t seals() const { return seals_; }
   uint64_t deliveries() const { return deliveries_; }
+  // Deliveries on keys whose window had slid by a whole window (the
+  // bottom edge can be probed), and seals or deliveries under keys older
+  // than 2/3 of reject_after (past the rekey point): coverage preconditions.
+  uint64_t deliveries_window_slid() const { return deliveries_window_slid_; }
+  uint64_t uses_past_rekey() const { return uses_past_rekey_; }
 
  private:
   // Counters under one key are sealed in order 0, 1, 2, ... (Session), so
@@ -115,7 +137,17 @@ class SecurityOracle final : public transport::TransportObserver {
     NodeId from, to;
     std::vector<uint64_t> digest;   // by counter; never kNotSealed once sealed
     std::vector<bool> delivered;    // by counter
+    bool any_delivered = false;
+    uint64_t highest_delivered = 0;
+    std::optional<int64_t> first_seal_local_us;     // sealer's monotonic clock
+    std::optional<int64_t> first_deliver_local_us;  // receiver's monotonic clock
   };
+  void check_lifetime(const KeyLog& log, std::optional<int64_t>& first_local_us, const NodeId& node,
+                      std::string_view what, const crypto::KeyUse& use);
+  int64_t reject_after_us_ = 0;  // 0: lifetime not checked
+  LocalClock clock_;
+  uint64_t deliveries_window_slid_ = 0;
+  uint64_t uses_past_rekey_ = 0;
   std::map<uint64_t, KeyLog> keys_;  // by key id
   std::vector<std::string> violations_;
   uint64_t violation_count_ = 0;

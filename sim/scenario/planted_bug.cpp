@@ -14,13 +14,15 @@ std::string_view planted_bug_name(PlantedBug bug) {
     case PlantedBug::abort_on_crash_fault: return "abort-on-crash-fault";
     case PlantedBug::storage_ack_before_fsync: return "storage-ack-before-fsync";
     case PlantedBug::incarnation_record_lost_on_crash: return "incarnation-record-lost-on-crash";
+    case PlantedBug::key_lifetime_doubled: return "key-lifetime-doubled";
   }
   return "unknown";
 }
 
 std::optional<PlantedBug> parse_planted_bug(std::string_view name) {
   for (PlantedBug b : {PlantedBug::none, PlantedBug::deaf_after_partitioned_restart, PlantedBug::abort_on_crash_fault,
-                       PlantedBug::storage_ack_before_fsync, PlantedBug::incarnation_record_lost_on_crash}) {
+                       PlantedBug::storage_ack_before_fsync, PlantedBug::incarnation_record_lost_on_crash,
+                       PlantedBug::key_lifetime_doubled}) {
     if (planted_bug_name(b) == name) return b;
   }
   return std::nullopt;

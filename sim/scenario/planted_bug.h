@@ -20,6 +20,11 @@
 // from 1 again — a stand-in for "persistence skipped"; the MonotonicOracle
 // (sim/scenario/monotonic_oracle.h) must name the broken rule.
 //
+// key_lifetime_doubled: every node runs with twice the scenario's rekey
+// period (so its keys live to twice reject_after) while the key-lifetime
+// oracle (SecurityOracle, sim/scenario/oracle.h) holds it to the
+// scenario's — a stand-in for "a session used past its lifetime".
+//
 // Only RunOptions::planted_bug (meshsim --plant-bug NAME) enables one; the
 // default (none) touches nothing and draws no randomness.
 #pragma once
@@ -40,7 +45,7 @@ class World;
 // "durable" records after crashes.
 enum class PlantedBug : uint8_t {
   none, deaf_after_partitioned_restart, abort_on_crash_fault, storage_ack_before_fsync,
-  incarnation_record_lost_on_crash
+  incarnation_record_lost_on_crash, key_lifetime_doubled
 };
 std::string_view planted_bug_name(PlantedBug bug);
 std::optional<PlantedBug> parse_planted_bug(std::string_view name);

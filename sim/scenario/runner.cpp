@@ -140,7 +140,7 @@ RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
         return svc ? svc->swim_member() : nullptr;
       });
   membership_ptr = membership_oracle.get();
-  security = std::make_unique<SecurityHarness>(world, sc);
+  security = std::make_unique<SecurityHarness>(world, sc, opt.planted_bug);
   security->schedule();
 
   world.start_all();

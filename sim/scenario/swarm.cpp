@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <map>
 
+#include "core/env/buggify.h"
 #include "core/env/random.h"
 
 namespace meshd::sim {
@@ -368,6 +370,32 @@ nlohmann::json swarm_profile_json(const SwarmRun& run) {
                                       : nlohmann::json(false)}};
 }
 
+namespace {
+// The points the run will enable: the runner draws them from the seed's
+// own "buggify"/"enable" stream (sim/scenario/runner.cpp), so the profile
+// can name them before the run.
+std::string buggify_points_text(const Scenario& sc, uint64_t seed) {
+  RandomStream enable = Random::from_seed(seed).stream("buggify", "enable");
+  const BuggifyPlan plan = BuggifyPlan::draw(enable, static_cast<uint32_t>(sc.buggify.enable_percent),
+                                             static_cast<uint32_t>(sc.buggify.fire_percent));
+  std::string out;
+  for (size_t k = 0; k < kBuggifyPoints; ++k) {
+    if (plan.enabled[k]) out += (out.empty() ? "" : ",") + std::string(buggify_point_name(static_cast<BuggifyPoint>(k)));
+  }
+  return out.empty() ? "none" : out;
+}
+
+// Every fault kind in the timeline with its count, in FaultKind order
+// (clock_jump and drift are the clock category's two kinds).
+std::string fault_kinds_text(const Scenario& sc) {
+  std::map<FaultKind, size_t> counts;
+  for (const Fault& f : sc.faults) ++counts[f.kind];
+  std::string out;
+  for (const auto& [kind, n] : counts) out += fmt::format("{}{}={}", out.empty() ? "" : " ", fault_kind_name(kind), n);
+  return out.empty() ? "none" : out;
+}
+}  // namespace
+
 std::string swarm_profile_text(const SwarmRun& run) {
   const Scenario& sc = run.scenario;
   const SwarmProfile& p = run.profile;
@@ -405,9 +433,10 @@ std::string swarm_profile_text(const SwarmRun& run) {
                                   sc.invariants.membership.converge_within_us / 1000,
                                   p.permanent_block ? " (unbounded: a block stands)" : "")
                     : std::string("swarm: membership off\n");
-  s += sc.buggify.on() ? fmt::format("swarm: buggify enable_percent={} fire_percent={}\n", sc.buggify.enable_percent,
-                                     sc.buggify.fire_percent)
+  s += sc.buggify.on() ? fmt::format("swarm: buggify enable_percent={} fire_percent={} points={}\n",
+                                     sc.buggify.enable_percent, sc.buggify.fire_percent, buggify_points_text(sc, p.seed))
                        : std::string("swarm: buggify off\n");
+  s += "swarm: fault kinds " + fault_kinds_text(sc) + "\n";
   s += fmt::format("swarm: bounds detect_down_within_ms={} detect_up_within_ms={} (rounds={}, latency_us_max={}, "
                    "hold_us_max={}) no_false_down={}{}\n",
                    sc.invariants.detect_down_within_us / 1000, sc.invariants.detect_up_within_us / 1000,

@@ -86,13 +86,38 @@ TEST_CASE("swarm: membership, attackers and buggify are drawn per seed and print
     no_attacker |= !a;
     if (a) CHECK(text.find("swarm: attacker kinds=") != std::string::npos);
     buggify |= run.scenario.buggify.on();
+    if (run.scenario.buggify.on()) CHECK(text.find(" points=") != std::string::npos);
     clock |= run.profile.categories[static_cast<size_t>(SwarmCategory::clock)].enabled;
+    // Every fault kind of the timeline is printed with its count (the clock
+    // category's clock_jump and drift included).
+    for (const Fault& f : run.scenario.faults) {
+      CHECK(text.find(" " + std::string(fault_kind_name(f.kind)) + "=") != std::string::npos);
+    }
     CHECK(swarm_profile_json(run)["membership"].is_object());
   }
   CHECK(attacker);
   CHECK(no_attacker);
   CHECK(buggify);
   CHECK(clock);
+  // The buggify points the profile names are the ones the run enables: a
+  // point that fired is always among them.
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    SwarmRun run = swarm_scenario(*base, seed);
+    const std::string text = swarm_profile_text(run);
+    if (!run.scenario.buggify.on() || text.find("points=none") != std::string::npos) continue;
+    RunOptions opt;
+    opt.seed = seed;
+    opt.final_state = false;
+    const RunResult r = run_scenario(run.scenario, opt);
+    size_t fired = 0;
+    for (const auto& [name, st] : r.buggify) {
+      if (st.fired == 0) continue;
+      ++fired;
+      CHECK(text.find(name) != std::string::npos);
+    }
+    CHECK(fired > 0);
+    break;
+  }
   // Without a membership block the swarm stays transport-only.
   auto smoke = load_scenario_file(scenario_path("smoke"));
   REQUIRE(smoke.is_ok());

@@ -18,7 +18,8 @@ constexpr const char* kMembershipTransitions[] = {"transition:membership_failed"
                                                   "transition:membership_left", "transition:membership_converged",
                                                   "transition:membership_flap"};
 constexpr const char* kPreconditions[] = {"precondition:monotonic_restart", "precondition:monotonic_excused_recovery",
-                                          "precondition:cost_uncookied_dh"};
+                                          "precondition:cost_uncookied_dh", "precondition:replay_window_slid",
+                                          "precondition:key_past_rekey"};
 constexpr const char* kMembershipPreconditions[] = {"precondition:member_identity_checked"};
 
 uint64_t counter(const sim::RunResult& r, const std::string& key) {
@@ -78,6 +79,8 @@ std::vector<std::string> reached_names(const sim::RunResult& r) {
   if (counter(r, "monotonic.boots") > r.nodes) out.emplace_back("precondition:monotonic_restart");
   if (counter(r, "monotonic.excused_recoveries") > 0) out.emplace_back("precondition:monotonic_excused_recovery");
   if (counter(r, "cost.uncookied_initiation_dh") > 0) out.emplace_back("precondition:cost_uncookied_dh");
+  if (counter(r, "security.deliveries_window_slid") > 0) out.emplace_back("precondition:replay_window_slid");
+  if (counter(r, "security.key_uses_past_rekey") > 0) out.emplace_back("precondition:key_past_rekey");
   if (counter(r, "member_identity.entries_checked") > 0) out.emplace_back("precondition:member_identity_checked");
   return out;
 }

@@ -12,7 +12,11 @@
 //                        monotonic restart (a node booted twice), monotonic
 //                        excused recovery, cost uncookied DH (an initiation
 //                        without a cookie cost DH), member identity checked
-//                        (the identity oracle judged a member entry)
+//                        (the identity oracle judged a member entry),
+//                        replay window slid (a delivery on a key that had
+//                        carried a whole replay window: its bottom edge can
+//                        be probed), key past rekey (a key used at an age
+//                        past 2/3 of reject_after on its node's clock)
 // The sweep prints "coverage: never reached (K of N): ..." over the
 // universe of names that apply (buggify points only when a seed ran with
 // buggify, membership transitions only with membership, attack kinds only
