@@ -357,7 +357,8 @@ void SecurityHarness::attach(NodeService& svc, size_t node) {
   oracle_.set_key_lifetime(reject_after_us,
                            [this](const NodeId& id) -> std::optional<int64_t> {
                              auto it = node_of_id_.find(id);
-                             if (it == node_of_id_.end()) return std::nullopt;
+                             // Two nodes booted with one NodeId (a copied disk): whose clock is unknown.
+                             if (it == node_of_id_.end() || shared_ids_.count(id) != 0) return std::nullopt;
                              return world_.clock(it->second).monotonic_us();
                            });
   svc.set_boot_hook([this, node](Node& n) { on_boot(n, node); });
@@ -393,7 +394,9 @@ void SecurityHarness::on_boot(Node& n, size_t index) {
   bitrot_at_last_boot_[index] = standing;
   if (n.transport() != nullptr) {
     b.identity = n.transport()->identity().node_id().to_hex();
-    node_of_id_[n.transport()->identity().node_id()] = index;
+    const NodeId id = n.transport()->identity().node_id();
+    auto [it, fresh] = node_of_id_.emplace(id, index);
+    if (!fresh && it->second != index) shared_ids_.insert(id);
   }
   // A wipe or a copied disk (the scenario's own timeline) since the last
   // boot starts a new sequence, even where the identity cannot tell.

@@ -50,6 +50,7 @@
 #include <deque>
 #include <tuple>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -179,6 +180,7 @@ class SecurityHarness {
   MonotonicOracle monotonic_;
   CostOracle cost_;
   std::map<NodeId, size_t> node_of_id_;     // for the key-lifetime oracle's node-local clocks
+  std::set<NodeId> shared_ids_;             // booted on more than one node (clones): not judged
   std::map<size_t, int64_t> last_boot_us_;  // per node: the simulated time of its last boot
   std::map<size_t, bool> bitrot_at_last_boot_;
   std::unique_ptr<Attacker> attacker_;

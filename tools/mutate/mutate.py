@@ -141,7 +141,7 @@ def run_unit_tests(scratch_src, scratch_build, stages, jobs):
                     first = line.strip()
                     break
             return {"status": "killed", "sweep": name, "scenario": "", "args": [], "seed": "",
-                    "kinds": "unit test", "violation": (first or text[-300:])[:300], "unit": True}, \
+                    "kinds": "unit test", "violation": (first or text[-300:])[:300], "no_shrink": True}, \
                 cpu_children() - cpu0
     return None, cpu_children() - cpu0
 
@@ -160,6 +160,7 @@ def default_sweeps(catalogue):
     return sweeps
 
 
+NOT_REACHED = "FAIL: not reached in any seed"
 FAIL_RE = re.compile(r"^FAIL seed=(\d+) \[([^\]]*)\] (.*)$", re.M)
 SHRINK_RE = re.compile(r"shrink: (\d+) faults -> (\d+)")
 
@@ -191,7 +192,15 @@ def run_sweeps(meshsim, scratch_src, sweeps, jobs, budget_cpu, after_first_round
                 return {"status": "killed", "sweep": sw["name"], "scenario": sw["scenario"],
                         "args": sw["args"], "seed": int(m.group(1)), "kinds": m.group(2),
                         "violation": m.group(3)[:300]}, spent
-            if r.returncode != 0:
+            if r.returncode != 0 and NOT_REACHED in r.stdout and not m:
+                # A coverage demand (must_reach) is about the whole sweep:
+                # over a partial round it means nothing, over all its
+                # seeds it is a kill (the mutation made a path unreachable).
+                if hi == sw["seeds"]:
+                    return {"status": "killed", "sweep": sw["name"], "scenario": sw["scenario"], "args": sw["args"],
+                            "seed": f"{first}..{hi}", "kinds": "must_reach", "violation": r.stdout[-300:],
+                            "no_shrink": True}, spent
+            elif r.returncode != 0:
                 # Not a seed failure (usage error, scenario no longer parses):
                 # the harness reports it rather than counting a kill.
                 return {"status": "error", "sweep": sw["name"],
@@ -288,7 +297,7 @@ def write_report(path, ids, new_rows, cmdline, partial):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--catalogue", default=os.path.join(ROOT, "tools", "mutate", "catalogue.json"))
-    ap.add_argument("--only", default="", help="comma-separated mutation ids")
+    ap.add_argument("--only", default="", help="comma-separated mutation ids, run in the order given")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--budget-cpu", type=float, default=600.0,
                     help="CPU-seconds one mutation may spend in sweeps (0 = the full default sweeps)")
@@ -317,7 +326,8 @@ def main():
         if unknown:
             print(f"mutate: unknown mutation id(s): {', '.join(unknown)}", file=sys.stderr)
             return 2
-        muts = [m for m in muts if m["id"] in wanted]
+        by_id = {m["id"]: m for m in muts}
+        muts = [by_id[w] for w in dict.fromkeys(wanted)]  # in the order given
 
     if a.check:
         bad = 0
@@ -376,7 +386,7 @@ def main():
                     hook = (lambda: run_unit_tests(scratch_src, scratch_build, stages, a.jobs)) if stages else None
                     res, cpu = run_sweeps(meshsim, scratch_src, sweeps, a.jobs, a.budget_cpu, hook)
                     res["cpu_s"] = cpu
-                    if res.get("unit"):
+                    if res.get("no_shrink"):
                         res["faults_before"], res["faults_after"] = 0, 0
                     elif res["status"] == "killed" and not a.no_shrink:
                         res["faults_before"], res["faults_after"] = shrink(meshsim, scratch_src, res)
