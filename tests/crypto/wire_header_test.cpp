@@ -91,6 +91,7 @@ TEST_CASE("wire: every malformed header maps to its drop reason", "[wire]") {
   CHECK(with(5, 0) == DropReason::bad_hops);                 // hop_limit 0
   CHECK(with(5, kHopLimitMax + 1) == DropReason::bad_hops);  // over the cap
   CHECK(with(6, 6) == DropReason::bad_hops);                 // count > limit
+  CHECK(with(6, 5) == DropReason::none);                     // count == limit: the last relay's packet is valid
   CHECK(with(7, 1) == DropReason::bad_reserved);
   std::vector<uint8_t> huge(kPacketBytesMax + 1, 0);
   CHECK(decode_packet(huge).drop == DropReason::too_large);
