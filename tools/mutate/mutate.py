@@ -136,10 +136,13 @@ def run_unit_tests(scratch_src, scratch_build, stages, jobs):
             failed, text = True, "timeout"
         if failed:
             first = ""
-            for line in text.splitlines():
-                if "FAILED" in line or "failed" in line or "abort" in line.lower():
-                    first = line.strip()
+            lines = text.splitlines()
+            for i, line in enumerate(lines):  # Catch2: "file:line: FAILED:" then the expression
+                if line.rstrip().endswith("FAILED:"):
+                    first = " ".join(l.strip() for l in lines[i:i + 3])
                     break
+            if not first:
+                first = next((l.strip() for l in lines if "abort" in l.lower()), "")
             return {"status": "killed", "sweep": name, "scenario": "", "args": [], "seed": "",
                     "kinds": "unit test", "violation": (first or text[-300:])[:300], "no_shrink": True}, \
                 cpu_children() - cpu0
