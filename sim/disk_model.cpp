@@ -42,6 +42,9 @@ class SimFile final : public File {
     if (stale()) return Status(Errc::closed);
     return disk_.file_fsync(*inode_);
   }
+  // The model makes contents and size durable either way (core/env/disk.h):
+  // same faults, same latency, same random draws as fsync.
+  Status datasync() override { return fsync(); }
 
  private:
   bool stale() const { return epoch_ != disk_.epoch(); }

@@ -5,10 +5,20 @@
 //    are durable only after a successful fsync() of that file. A crash loses
 //    every unsynced write; the last unsynced writes may also be *torn* at
 //    sector (512 B) granularity: some sectors new, some old.
+//  * datasync() (fdatasync) is the cheaper data-only sync: it makes the
+//    file's contents *and its size* durable (the metadata needed to read
+//    the data back: POSIX fdatasync, and what Linux does on ext4/xfs for an
+//    extending write), but not timestamps or permissions. It never makes a
+//    name durable. Rule for callers: after creating a file, use fsync()
+//    plus sync_dir() before relying on it; appends and overwrites to a file
+//    whose name is already durable need only datasync(). The simulator
+//    treats datasync() exactly as fsync() for contents and size (same
+//    faults: EIO, lost errors, latency) — the difference is a cost, not a
+//    durability guarantee the model can see.
 //  * Namespace changes (create, rename, unlink) are durable only after a
 //    successful sync_dir(). To replace a file atomically: write a temp
 //    file, fsync it, rename it over the target, sync_dir().
-//  * A failed fsync() leaves the file's durable state unknown; callers must
+//  * A failed fsync() or datasync() leaves the file's durable state unknown; callers must
 //    treat the file as suspect (as PostgreSQL learned, retrying fsync is not
 //    a fix).
 //  * Reads may return corrupted bytes (bit rot): every on-disk format must
@@ -51,6 +61,9 @@ class File {
   virtual Status truncate(uint64_t size_bytes) = 0;
   virtual Result<uint64_t> size() = 0;
   virtual Status fsync() = 0;
+  // Contents and size durable, not timestamps (see above). A backend with
+  // no cheaper data-only sync may keep this default: a full fsync.
+  virtual Status datasync() { return fsync(); }
 };
 
 enum class OpenMode : uint8_t {

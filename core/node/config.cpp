@@ -228,6 +228,21 @@ Status parse_security(const JsonDoc& doc, const nlohmann::json& root, SecurityCo
   return Status::ok();
 }
 
+Status parse_journal(const JsonDoc& doc, const nlohmann::json& root, JournalConfig& out) {
+  out.enabled = true;  // on for meshd unless the config turns it off
+  auto it = root.find("journal");
+  if (it == root.end()) return Status::ok();
+  if (Status s = doc.expect_object(*it, "journal"); !s) return s;
+  if (Status s = doc.reject_unknown(*it, "journal", {"enabled", "sync"}); !s) return s;
+  if (Status s = doc.get_bool(*it, "journal", "enabled", out.enabled, false); !s) return s;
+  std::string sync(storage::sync_policy_name(out.sync));
+  if (Status s = doc.get_string(*it, "journal", "sync", sync, false); !s) return s;
+  auto policy = storage::parse_sync_policy(sync);
+  if (!policy) return doc.error("journal.sync", "expected \"every\", \"group\" or \"none\"");
+  out.sync = *policy;
+  return Status::ok();
+}
+
 }  // namespace
 
 Result<NodeConfig> parse_node_config(std::string_view json_text) {
@@ -240,7 +255,7 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
                                   "\"membership\" block, docs/operator.md)");
   }
   if (Status s = doc->reject_unknown(root, "", {"name", "listen", "data_dir", "control_socket",
-                                               "log_level", "peers", "membership", "security"}); !s) {
+                                               "log_level", "peers", "membership", "security", "journal"}); !s) {
     return s;
   }
   NodeConfig c;
@@ -263,6 +278,7 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
   if (Status s = parse_peers(*doc, c, root, c.peers); !s) return s;
   if (Status s = parse_membership(*doc, root, c.membership); !s) return s;
   if (Status s = parse_security(*doc, root, c.security); !s) return s;
+  if (Status s = parse_journal(*doc, root, c.journal); !s) return s;
   if (c.membership.node_id && !c.security.plaintext) {
     return doc->error("membership.node_id", "only for plaintext mode (an encrypted node's id is its key's)");
   }

@@ -27,6 +27,7 @@
 #include "core/env/log.h"
 #include "core/env/status.h"
 #include "core/membership/swim.h"
+#include "core/storage/append_log.h"
 #include "core/transport/secure_transport.h"
 
 namespace meshd {
@@ -106,6 +107,15 @@ Status parse_swim_knobs(const JsonDoc& doc, const nlohmann::json& obj, const std
     "reap_after_ms", "members_max", "health_scales_suspicion", "stale_view_repair",            \
     "suspicion_verify_pings", "reannounce_interval_ms", "identity_policy"
 
+// The node's durable event journal (core/node/journal.h). JSON:
+//   "journal": {"enabled": true, "sync": "group"}   (every | group | none)
+// A parsed config (meshd) has it on unless disabled; a NodeConfig built in
+// code (the simulator, tests) has it off unless it turns it on.
+struct JournalConfig {
+  bool enabled = false;
+  storage::SyncPolicy sync = storage::SyncPolicy::group;
+};
+
 struct NodeConfig {
   std::string name;                 // required; [A-Za-z0-9._-]{1,64}
   Address listen;                   // required; "a.b.c.d:port"
@@ -115,6 +125,7 @@ struct NodeConfig {
   std::vector<ConfiguredPeer> peers;  // <= kConfigPeersMax
   MembershipConfig membership;        // absent block: defaults
   SecurityConfig security;
+  JournalConfig journal;
 };
 
 Result<NodeConfig> parse_node_config(std::string_view json_text);

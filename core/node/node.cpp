@@ -7,6 +7,7 @@
 #include "core/crypto/key_store.h"
 #include "core/membership/capabilities.h"
 #include "core/node/incarnation.h"
+#include "core/node/journal.h"
 #include "core/node/peer_view.h"
 
 namespace meshd {
@@ -30,13 +31,16 @@ Node::~Node() {
 
 Status Node::start() {
   MESHD_ASSERT_MSG(!started(), "Node::start() called twice");
+  if (config_.journal.enabled) {
+    if (Status s = start_journal(); !s) return s;
+  }
   Status recovered;
   auto inc = load_and_bump_incarnation(env_.disk, env_.clock, &recovered);
   if (!recovered.is_ok()) {
-    env_.log.warn("incarnation_recovered", {{"error", recovered.to_string()}});
+    log().warn("incarnation_recovered", {{"error", recovered.to_string()}});
   }
   if (!inc) {
-    env_.log.error("incarnation_write_failed", {{"error", inc.status().to_string()}});
+    log().error("incarnation_write_failed", {{"error", inc.status().to_string()}});
     return inc.status();
   }
   incarnation_ = *inc;
@@ -55,12 +59,25 @@ Status Node::start() {
   }
   if (Status s = start_membership(upper); !s) return s;
   MESHD_ASSERT(swim_ != nullptr && swim_->running());
-  env_.log.info("node_started", {{"name", config_.name},
+  log().info("node_started", {{"name", config_.name},
                                  {"listen", config_.listen.to_string()},
                                  {"incarnation", incarnation_},
                                  {"encrypted", transport_ != nullptr},
                                  {"node_id", transport_ ? transport_->identity().node_id().to_hex() : ""},
                                  {"peers", config_.peers.size()}});
+  return Status::ok();
+}
+
+Status Node::start_journal() {
+  MESHD_ASSERT(journal_ == nullptr);
+  JournalOptions options;
+  options.sync = config_.journal.sync;
+  auto journal = NodeJournal::open(env_.disk, env_.runtime, env_.clock, env_.log, options);
+  if (!journal) return journal.status();  // journal_corrupt / journal_open_failed already logged
+  if (Status s = (*journal)->start(); !s) return s;
+  journal_ = std::move(*journal);
+  // From here every subsystem logs through the journal (it forwards to env_.log).
+  journal_env_ = std::make_unique<Env>(with_log(env_, *journal_));
   return Status::ok();
 }
 
@@ -116,7 +133,7 @@ Status Node::start_membership(Env& upper) {
   swim_ = std::make_unique<membership::SwimService>(upper, swim_config, self, std::move(seeds), std::move(rules));
   swim_->set_displaced_handler([this](const membership::IdentityConflict& c) { stand_down(c); });
   if (Status s = swim_->start(); !s) return s;
-  env_.log.info("membership_started", {{"node_id", self.id.to_hex()},
+  log().info("membership_started", {{"node_id", self.id.to_hex()},
                                        {"incarnation", self.incarnation},
                                        {"protocol_period_ms", mc.swim.protocol_period_us / 1000}});
   return Status::ok();
@@ -126,7 +143,7 @@ Status Node::start_security() {
   const SecurityConfig& sec = config_.security;
   MESHD_ASSERT(!sec.plaintext && transport_ == nullptr);
   if (!sec.psk) {
-    env_.log.error("security_no_psk", {{"psk_file", sec.psk_file}});
+    log().error("security_no_psk", {{"psk_file", sec.psk_file}});
     return Status(Errc::invalid, "no mesh PSK: security.psk_file was not loaded");
   }
   crypto::KeyStoreOptions options;
@@ -135,9 +152,9 @@ Status Node::start_security() {
   options.clone_policy = sec.clone_policy;
   options.host_fingerprint = sec.host_fingerprint;
   RandomStream identity_rng = env_.random.stream("crypto", "identity");
-  auto loaded = crypto::load_or_create_identity(env_.disk, identity_rng, options, env_.log);
+  auto loaded = crypto::load_or_create_identity(env_.disk, identity_rng, options, log());
   if (!loaded) {
-    env_.log.error("identity_refused", {{"error", loaded.status().to_string()}});
+    log().error("identity_refused", {{"error", loaded.status().to_string()}});
     return loaded.status();
   }
   const int64_t grace_us = sec.archive_grace_s * kMicrosPerSecond;
@@ -146,7 +163,7 @@ Status Node::start_security() {
   } else {
     auto archive = crypto::KeyArchive::load(env_.disk, crypto::kArchiveFileDefault, grace_us);
     if (!archive) {
-      env_.log.error("key_archive_unreadable", {{"error", archive.status().to_string()}});
+      log().error("key_archive_unreadable", {{"error", archive.status().to_string()}});
       return archive.status();
     }
     archive_ = std::make_unique<crypto::KeyArchive>(std::move(*archive));
@@ -159,10 +176,10 @@ Status Node::start_security() {
   transport_ = std::make_unique<transport::SecureTransport>(env_, loaded->identity, *archive_, *sec.psk,
                                                             transport_config, sec.peer_keys);
   transport_->set_twin_handler([this](const crypto::TwinNotice& notice) { on_twin_notice(notice); });
-  upper_env_ = std::make_unique<Env>(with_network(env_, *transport_));
+  upper_env_ = std::make_unique<Env>(with_network(base_env(), *transport_));
   MESHD_ASSERT(&upper_env_->network == transport_.get());
   if (loaded->created) {
-    env_.log.info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
+    log().info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
                                        {"ephemeral", sec.ephemeral}});
   }
   return transport_->start();
@@ -178,12 +195,12 @@ Status Node::rotate_key() {
   auto rotated = crypto::rotate_identity(env_.disk, rng, transport_->identity(), *archive_,
                                          env_.clock.wall_us(), options);
   if (!rotated) {
-    env_.log.error("key_rotation_failed", {{"error", rotated.status().to_string()}});
+    log().error("key_rotation_failed", {{"error", rotated.status().to_string()}});
     return rotated.status();
   }
   MESHD_ASSERT(rotated->node_id() == transport_->identity().node_id());  // rotation keeps the NodeId
   transport_->rotate_identity(*rotated, *archive_);
-  env_.log.info("key_rotated", {{"node_id", rotated->node_id().to_hex()}, {"archived", archive_->entries().size()}});
+  log().info("key_rotated", {{"node_id", rotated->node_id().to_hex()}, {"archived", archive_->entries().size()}});
   return Status::ok();
 }
 
@@ -205,7 +222,7 @@ void Node::stop() {
     // Graceful leave: the transport keeps carrying SWIM until it drained.
     leaving_ = true;
     stop_extension();
-    env_.log.info("node_leaving", {{"name", config_.name}});
+    log().info("node_leaving", {{"name", config_.name}});
     swim_->leave([this] { finish_stop(); });
     return;
   }
@@ -220,7 +237,8 @@ void Node::finish_stop() {
   if (swim_) swim_->stop();
   if (transport_) transport_->stop();
   env_.network.set_receive_handler(nullptr);
-  env_.log.info("node_stopped", {{"name", config_.name}});
+  log().info("node_stopped", {{"name", config_.name}});
+  if (journal_) journal_->close();  // durable before the process exits
 }
 
 membership::IdentityPolicy Node::identity_policy() const { return config_.membership.swim.identity_policy; }
@@ -253,10 +271,10 @@ void Node::on_twin_notice(const crypto::TwinNotice& notice) {
                                  {"reported_by", notice.responder.to_hex()},
                                  {"source", "twin_notice"}};
   if (standby) {
-    env_.log.warn("security", fields);
+    log().warn("security", fields);
     return;
   }
-  env_.log.error("security", fields);
+  log().error("security", fields);
   // The responder already applied the policy (it keeps the live session
   // under prefer_oldest, the fresher one under prefer_newest): we lost.
   stand_down(membership::IdentityConflict{notice.holder, notice.holder_boot, 0,
@@ -267,7 +285,7 @@ void Node::stand_down(const membership::IdentityConflict& conflict) {
   if (displaced_ || stopped_) return;
   MESHD_ASSERT(started_);  // only a running node has an identity to yield
   displaced_ = true;
-  env_.log.error("node_displaced", {{"name", config_.name},
+  log().error("node_displaced", {{"name", config_.name},
                                     {"by_address", conflict.other_address.to_string()},
                                     {"by_instance", conflict.other_instance},
                                     {"policy", membership::identity_policy_name(identity_policy())}});
@@ -311,7 +329,8 @@ nlohmann::json Node::status() const {
           {"peers", peers()},
           {"membership", swim_ ? swim_->status() : nlohmann::json(nullptr)},
           {"displaced", displaced_},
-          {"transport", transport_ ? transport_->status() : nlohmann::json(nullptr)}};
+          {"transport", transport_ ? transport_->status() : nlohmann::json(nullptr)},
+          {"journal", journal_ ? journal_->status() : nlohmann::json(nullptr)}};
 }
 
 nlohmann::json Node::handle_control(const nlohmann::json& request) {

@@ -66,6 +66,8 @@
 
 namespace meshd {
 
+class NodeJournal;
+
 // SWIM incarnation = boot count << this: each life has 2^20 refutations.
 constexpr unsigned kSwimIncarnationShift = 20;
 // Distinct twin holders a standby remembers having logged (bounded).
@@ -97,7 +99,10 @@ class Node {
   uint64_t incarnation() const { return incarnation_; }
   // The Env protocols above the transport speak through (the transport as
   // network in encrypted mode, else the node's own); nullptr before start().
-  Env* mesh_env() { return started_ ? (upper_env_ ? upper_env_.get() : &env_) : nullptr; }
+  Env* mesh_env() { return started_ ? (upper_env_ ? upper_env_.get() : &base_env()) : nullptr; }
+  // The durable event journal (core/node/journal.h); nullptr when the
+  // config disables it or before start().
+  const NodeJournal* journal() const { return journal_.get(); }
   // See "Extension" above. At most one; set after start(), before traffic.
   void set_extension(ExtensionHandler on_datagram, std::function<void()> on_stop);
   // `meshctl peers`: core/node/peer_view.h ([] before start()).
@@ -116,6 +121,12 @@ class Node {
   void on_datagram(const Address& from, std::span<const uint8_t> bytes);
   Status start_security();
   Status start_membership(Env& upper);
+  // Opens (recovers) the journal; Errc::corrupt refuses to start past a
+  // corrupt one (journal_corrupt is logged with the operator's remedy).
+  Status start_journal();
+  // env_ with the journal as its log once it is open: what subsystems get.
+  Env& base_env() { return journal_env_ ? *journal_env_ : env_; }
+  Log& log() { return base_env().log; }
   // The "announce" control command: re-announce, optionally with a new
   // capability list ({"capabilities": [...]}); answers the result.
   nlohmann::json announce(const nlohmann::json& request);
@@ -134,6 +145,8 @@ class Node {
   Env& env_;
   NodeConfig config_;
   uint64_t incarnation_ = 0;
+  std::unique_ptr<NodeJournal> journal_;  // declared before its users: destroyed after them
+  std::unique_ptr<Env> journal_env_;
   std::unique_ptr<crypto::KeyArchive> archive_;
   std::unique_ptr<RandomStream> rotation_rng_;  // one stream per process: successive keys differ
   std::unique_ptr<transport::SecureTransport> transport_;

@@ -303,7 +303,10 @@ Status AppendLog::sync_locked() {
     durable_end_ = target_seq;
     return Status::ok();
   }
-  Status s = active_file_->fsync();
+  // fdatasync, not fsync: the segment's name and header were made durable
+  // by fsync + sync_dir at creation, so a batch needs only its bytes and the
+  // new size — not the mtime journal commit fsync adds (docs/storage.md).
+  Status s = active_file_->datasync();
   if (!s) return fail(s);
   ++counters_.fsyncs;
   durable_end_ = std::max(durable_end_, target_seq);
@@ -321,7 +324,7 @@ Status AppendLog::rotate() {
   if (Status s = write_buffer(); !s) return s;
   // Seal: every frame of this segment durable before the next one exists,
   // so only the last segment can ever have a torn tail.
-  if (Status s = active_file_->fsync(); !s) return fail(s);
+  if (Status s = active_file_->datasync(); !s) return fail(s);
   ++counters_.fsyncs;
   durable_end_ = std::max(durable_end_, written_end_);
   MESHD_ASSERT(buffer_.empty() && written_end_ == next_seq_);

@@ -157,6 +157,8 @@ class AppendLog {
   const Status& failure() const { return failure_; }
   const RecoveryReport& recovery() const { return recovery_; }
   struct Counters {
+    // fsyncs counts every file sync: fsync (segment creation, recovery)
+    // and datasync (batches, sealing a segment).
     uint64_t appends = 0, writes = 0, fsyncs = 0, dir_syncs = 0, rotations = 0, group_batches = 0,
              segments_deleted = 0, rereads = 0;
   };

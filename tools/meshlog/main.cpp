@@ -2,6 +2,10 @@
 // (docs/storage.md, "Operating it"). Point it at the data directory of a
 // stopped meshd.
 //
+// Without --prefix the tool uses the one log in DIR: "log" if present, else
+// the only prefix found (a meshd data directory holds "journal", the
+// node's event journal, core/node/journal.h).
+//
 //   meshlog dump DIR [--from SEQ] [--json] [--prefix P]
 //   meshlog verify DIR [--prefix P]
 //   meshlog repair DIR --truncate-after-corruption [--prefix P]
@@ -11,10 +15,13 @@
 // failed; 2 usage error. dump and verify never modify the directory.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,7 +49,7 @@ int usage(const std::string& why = {}) {
 struct Args {
   std::string cmd, dir, prefix = "log", sync = "group";
   uint64_t from = 0, records = 100'000, size = 64, batch = 64;
-  bool json = false, truncate_confirmed = false;
+  bool json = false, truncate_confirmed = false, prefix_given = false;
 };
 
 std::optional<uint64_t> parse_u64(const char* s) {
@@ -86,11 +93,32 @@ Result<std::unique_ptr<io::PosixDisk>> open_existing_dir(const std::string& dir)
   return io::PosixDisk::open(dir);
 }
 
+// The prefix of the one log in `disk` (see the top of this file), or why not.
+Result<std::string> detect_prefix(Disk& disk) {
+  auto names = disk.list();
+  if (!names) return names.status();
+  std::set<std::string> prefixes;
+  for (const std::string& n : *names) {
+    const size_t dash = n.rfind('-');
+    if (dash == std::string::npos || dash == 0) continue;
+    const std::string prefix = n.substr(0, dash);
+    if (valid_segment_prefix(prefix) && parse_segment_name(prefix, n)) prefixes.insert(prefix);
+  }
+  if (prefixes.empty() || prefixes.count("log") != 0) return std::string("log");
+  if (prefixes.size() == 1) return *prefixes.begin();
+  std::string list;
+  for (const std::string& p : prefixes) list += (list.empty() ? "" : ", ") + p;
+  return Status(Errc::invalid, "several logs in this directory (" + list + "): choose one with --prefix");
+}
+
 int cmd_dump(const Args& a, Disk& disk) {
   auto rep = verify_log(disk, a.prefix, [&](uint64_t seq, std::span<const uint8_t> p) {
     if (a.json) {
-      std::printf("{\"seq\":%llu,\"bytes\":%zu,\"hex\":\"%s\"}\n", static_cast<unsigned long long>(seq), p.size(),
-                  hex(p).c_str());
+      // A payload that is itself JSON (the node journal's events) is shown as is.
+      const bool is_json = !p.empty() && p[0] == '{' && nlohmann::json::accept(p.begin(), p.end());
+      std::printf("{\"seq\":%llu,\"bytes\":%zu,\"hex\":\"%s\"%s%.*s}\n", static_cast<unsigned long long>(seq),
+                  p.size(), hex(p).c_str(), is_json ? ",\"record\":" : "", is_json ? static_cast<int>(p.size()) : 0,
+                  reinterpret_cast<const char*>(p.data()));
     } else {
       std::printf("seq=%llu bytes=%zu %s\n", static_cast<unsigned long long>(seq), p.size(),
                   hex(p.subspan(0, std::min<size_t>(p.size(), 32))).c_str());
@@ -223,7 +251,12 @@ int main(int argc, char** argv) {
     else if (f == "--size") { if (!num(a.size)) return usage("--size needs a number"); }
     else if (f == "--batch") { if (!num(a.batch) || a.batch == 0) return usage("--batch needs a number > 0"); }
     else if (f == "--sync") { const char* v = value(); if (!v) return usage("--sync needs a value"); a.sync = v; }
-    else if (f == "--prefix") { const char* v = value(); if (!v) return usage("--prefix needs a value"); a.prefix = v; }
+    else if (f == "--prefix") {
+      const char* v = value();
+      if (!v) return usage("--prefix needs a value");
+      a.prefix = v;
+      a.prefix_given = true;
+    }
     else return usage("unknown argument " + f);
   }
   if (!valid_segment_prefix(a.prefix)) return usage("invalid --prefix");
@@ -232,6 +265,11 @@ int main(int argc, char** argv) {
   if (!disk) {
     std::fprintf(stderr, "meshlog: %s\n", disk.status().to_string().c_str());
     return kExitProblem;
+  }
+  if (!a.prefix_given && a.cmd != "bench") {
+    auto prefix = detect_prefix(**disk);
+    if (!prefix) return usage(prefix.status().message());
+    a.prefix = *prefix;
   }
   if (a.cmd == "dump") return cmd_dump(a, **disk);
   if (a.cmd == "verify") return cmd_verify(a, **disk);
