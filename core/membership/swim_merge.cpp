@@ -166,7 +166,10 @@ void SwimMember::tick_suspicions(int64_t now_us, SwimOutput& out) {
   for (const auto& [id, incarnation] : due) {
     suspicions_.erase(id);
     const Member* m = table_.find(id);
-    if (!m || m->status != MemberStatus::suspect || m->incarnation != incarnation) continue;
+    // merge() erases a suspicion on every verdict change and reap() with the
+    // member, so a due suspicion always names a suspect at its incarnation.
+    // A refutation that left its timer running would be a false failure.
+    MESHD_ASSERT(m && m->status == MemberStatus::suspect && m->incarnation == incarnation);
     MemberUpdate failed;
     failed.id = id;
     failed.incarnation = incarnation;
