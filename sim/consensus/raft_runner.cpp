@@ -153,6 +153,17 @@ class Storm {
         crash_later(any);
         record(fmt::format("crash_voter {}", any));
         break;
+      case StormKind::isolate_follower: {
+        size_t f = any;
+        if (leader && f == *leader) f = (f + 1) % voters_;
+        for (size_t j = 0; j < nodes; ++j) {
+          if (j == f) continue;
+          w_.network().block(j, f);
+          w_.network().block(f, j);
+        }
+        record(fmt::format("isolate_follower {}", f));
+        break;
+      }
       case StormKind::drift:
         w_.set_drift_ppm(any, rng_.range(-spec_.drift_ppm_max, spec_.drift_ppm_max));
         record(fmt::format("drift {}", any));
@@ -264,6 +275,15 @@ RunResult run_raft_scenario(const Scenario& sc, const RunOptions& opt) {
     oracle.check_end(logs);
     r.violations.insert(r.violations.end(), oracle.violations().begin(), oracle.violations().end());
     r.violation_count += oracle.violation_count();
+    if (spec.elections_max > 0 && oracle.elections() > static_cast<uint64_t>(spec.elections_max)) {
+      std::string terms;
+      for (const RaftOracle::Election& e : oracle.election_log()) {
+        terms += fmt::format(" voter {} term {} at {:.3f}s;", e.node, e.term, e.at_us / 1e6);
+      }
+      r.violations.push_back(fmt::format("disruption: {} elections, at most {} expected:{}", oracle.elections(),
+                                         spec.elections_max, terms));
+      ++r.violation_count;
+    }
     if (!stable_at_us) {
       r.violations.push_back(fmt::format("no stable leader within {} ms after the storm", spec.leader_within_ms));
       ++r.violation_count;

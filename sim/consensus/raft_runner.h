@@ -17,10 +17,13 @@
 //   crash_leader    the leader crashes; restarts after 0..down_ms_max
 //   crash_voter     a random voter likewise
 //   drift           a random voter's clock drift redrawn in ±drift_ppm_max
+//   isolate_follower a voter that is not the leader cut from every other node
 // At storm.end_ms everything is healed and every down voter restarted.
 // Then within leader_within_ms there must be a stable leader: one up voter
 // leading, every up voter in its term following it (polled every 10 ms).
 //
+// With elections_max > 0, more successful elections is a violation
+// (disruption: a rejoining voter must not depose a healthy leader).
 // Checked on every seed: RaftOracle (raft_oracle.h) and linearizability of
 // the client history (linearizability.h). RunResult::raft carries the
 // figures: leader-crash -> new leader times, time to a stable leader after

@@ -14,6 +14,7 @@ std::string_view storm_kind_name(StormKind k) {
     case StormKind::crash_leader: return "crash_leader";
     case StormKind::crash_voter: return "crash_voter";
     case StormKind::drift: return "drift";
+    case StormKind::isolate_follower: return "isolate_follower";
   }
   return "invalid";
 }
@@ -48,7 +49,7 @@ Status parse_storm(const JsonDoc& doc, const nlohmann::json& obj, const std::str
     if (!found) {
       return doc.error(kp + "[" + std::to_string(i) + "]",
                        "expected partition_flip, isolate_leader, one_way_leader, pause_leader, fsync_spike, "
-                       "crash_leader, crash_voter or drift");
+                       "crash_leader, crash_voter, drift or isolate_follower");
     }
   }
   return Status::ok();
@@ -61,7 +62,7 @@ Status parse_raft_spec(const JsonDoc& doc, const nlohmann::json& obj, const std:
                                                 "check_quorum", "inflight_max", "keys", "op_interval_ms",
                                                 "client_timeout_ms", "read_percent", "cas_percent", "fsync_latency_us",
                                                 "drift_ppm_max", "crash_after_vote_percent", "leader_within_ms",
-                                                "storm"}); !s) return s;
+                                                "elections_max", "storm"}); !s) return s;
   const auto voters_max = static_cast<int64_t>(consensus::kVotersMax);
   if (Status s = doc.get_int(obj, path, "voters", out.voters, 1, voters_max, true); !s) return s;
   if (Status s = doc.get_int(obj, path, "heartbeat_ms", out.heartbeat_ms, 1, 60'000, false); !s) return s;
@@ -82,6 +83,7 @@ Status parse_raft_spec(const JsonDoc& doc, const nlohmann::json& obj, const std:
     return s;
   }
   if (Status s = doc.get_int(obj, path, "leader_within_ms", out.leader_within_ms, 1, 3'600'000, false); !s) return s;
+  if (Status s = doc.get_int(obj, path, "elections_max", out.elections_max, 0, 1'000'000, false); !s) return s;
   if (auto it = obj.find("storm"); it != obj.end()) {
     if (Status s = parse_storm(doc, *it, JsonDoc::join(path, "storm"), out.storm); !s) return s;
   }

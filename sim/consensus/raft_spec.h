@@ -14,10 +14,11 @@
 //     "drift_ppm_max": 0,                // each voter's clock drifts uniformly in ±this
 //     "crash_after_vote_percent": 0,     // a persisted vote crashes the voter before it is sent
 //     "leader_within_ms": 6000,          // after the storm: one leader all up voters follow
+//     "elections_max": 0,                // > 0: more successful elections in the run is a violation
 //     "storm": {"start_ms": 1000, "end_ms": 9000,
 //               "interval_ms_min": 300, "interval_ms_max": 1500,
 //               "kinds": ["partition_flip", "isolate_leader", "one_way_leader", "pause_leader",
-//                         "fsync_spike", "crash_leader", "crash_voter", "drift"],
+//                         "fsync_spike", "crash_leader", "crash_voter", "drift", "isolate_follower"],
 //               "fsync_spike_us": 400000, "down_ms_max": 1500}
 //   }
 // Errors name the field and the line (core/node/json_fields.h).
@@ -36,9 +37,10 @@
 namespace meshd::sim {
 
 enum class StormKind : uint8_t {
-  partition_flip, isolate_leader, one_way_leader, pause_leader, fsync_spike, crash_leader, crash_voter, drift
+  partition_flip, isolate_leader, one_way_leader, pause_leader, fsync_spike, crash_leader, crash_voter, drift,
+  isolate_follower
 };
-constexpr size_t kStormKinds = 8;
+constexpr size_t kStormKinds = 9;
 std::string_view storm_kind_name(StormKind k);
 
 struct RaftStorm {
@@ -65,6 +67,7 @@ struct RaftSpec {
   int64_t drift_ppm_max = 0;
   int64_t crash_after_vote_percent = 0;
   int64_t leader_within_ms = 6000;
+  int64_t elections_max = 0;
   RaftStorm storm;
 };
 
