@@ -29,7 +29,7 @@ namespace meshd::sim {
 struct HistoryOp {
   uint64_t process = 0;
   consensus::KvOp op = consensus::KvOp::get;
-  std::string key, value, expected;
+  std::string key{}, value{}, expected{};
   bool expected_absent = false;
   int64_t invoke_us = 0;
   int64_t complete_us = 0;           // when known
