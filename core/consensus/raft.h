@@ -181,6 +181,8 @@ class RaftNode {
   void tally(int64_t now_us, VoterId from, bool granted, Output& out);
   bool within_leader_lease(int64_t now_us) const;
   Drop on_vote_req(int64_t now_us, VoterId from, const Message& m, Output& out);
+  // A leader of our term spoke: follow it, restart the election timer.
+  void heard_from_leader(int64_t now_us, VoterId from, uint64_t term, Output& out);
   void on_append_req(int64_t now_us, VoterId from, const Message& m, Output& out);
   void on_append_resp(int64_t now_us, VoterId from, const Message& m, Output& out);
   void on_heartbeat(int64_t now_us, VoterId from, const Message& m, Output& out);

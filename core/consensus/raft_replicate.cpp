@@ -104,13 +104,17 @@ void RaftNode::advance_commit(uint64_t to, Output& out) {
   commit_ = to;
 }
 
-void RaftNode::on_append_req(int64_t now_us, VoterId from, const Message& m, Output& out) {
-  MESHD_ASSERT(m.term == hs_.term);
+void RaftNode::heard_from_leader(int64_t now_us, VoterId from, uint64_t term, Output& out) {
+  MESHD_ASSERT(term == hs_.term);
   MESHD_ASSERT_MSG(role_ != Role::leader, "two leaders in one term");
   if (role_ != Role::follower) become_follower(now_us, hs_.term, from, out);
   leader_ = from;
   leader_contact_us_ = now_us;
   reset_election_timer(now_us);
+}
+
+void RaftNode::on_append_req(int64_t now_us, VoterId from, const Message& m, Output& out) {
+  heard_from_leader(now_us, from, m.term, out);
   Message r{.type = MsgType::append_resp, .term = hs_.term, .index = m.prev_index};
   if (m.prev_index > log_.last_index()) {
     r.hint = log_.last_index();
@@ -144,12 +148,7 @@ void RaftNode::on_append_req(int64_t now_us, VoterId from, const Message& m, Out
 }
 
 void RaftNode::on_heartbeat(int64_t now_us, VoterId from, const Message& m, Output& out) {
-  MESHD_ASSERT(m.term == hs_.term);
-  MESHD_ASSERT_MSG(role_ != Role::leader, "two leaders in one term");
-  if (role_ != Role::follower) become_follower(now_us, hs_.term, from, out);
-  leader_ = from;
-  leader_contact_us_ = now_us;
-  reset_election_timer(now_us);
+  heard_from_leader(now_us, from, m.term, out);
   // m.commit <= what the leader knows we hold, so it is ours to commit.
   const uint64_t to = std::min(m.commit, log_.last_index());
   if (to > commit_) advance_commit(to, out);
