@@ -2,80 +2,21 @@
 // the KV's exactly-once rule and the linearizability checker.
 #include <catch2/catch.hpp>
 
-#include <deque>
-
 #include "core/consensus/kv.h"
 #include "core/consensus/kv_wire.h"
 #include "core/consensus/raft.h"
 #include "core/consensus/raft_storage.h"
 #include "sim/consensus/linearizability.h"
+#include "tests/consensus/raft_cluster.h"
 #include "tests/crypto/mem_disk.h"
 
 using namespace meshd;
 using namespace meshd::consensus;
 
 namespace {
-
-Address addr(int i) { return Address{0x0a000001u + static_cast<uint32_t>(i), 7000}; }
-
-RaftConfig config(size_t n, VoterId self) {
-  RaftConfig c;
-  for (size_t i = 0; i < n; ++i) c.voters.push_back(addr(static_cast<int>(i)));
-  c.self = self;
-  return c;
-}
-
-// n machines and a FIFO network that delivers everything (or drops what
-// `cut` says), stepped in virtual time.
-struct Cluster {
-  std::vector<std::unique_ptr<RaftNode>> m;
-  std::deque<std::pair<size_t, Datagram>> wire;  // (from, datagram)
-  std::vector<bool> cut;                          // node cut from everyone
-  int64_t now_us = 0;
-  explicit Cluster(size_t n) : cut(n, false) {
-    for (size_t i = 0; i < n; ++i) {
-      m.push_back(std::make_unique<RaftNode>(config(n, static_cast<VoterId>(i)), HardState{}, RaftLog{},
-                                             Random::from_seed(7).for_node(i).stream("raft", "t"), 0));
-    }
-  }
-  void take(size_t from, RaftOutput& out) {
-    for (Datagram& d : out.send) wire.emplace_back(from, std::move(d));
-  }
-  void step_until(int64_t t_us) {
-    for (int guard = 0; guard < 1'000'000; ++guard) {
-      while (!wire.empty()) {
-        auto [from, d] = std::move(wire.front());
-        wire.pop_front();
-        size_t to = 0;
-        while (!(m[to]->config().voters[to] == d.to)) ++to;
-        if (cut[from] || cut[to]) continue;
-        RaftOutput out;
-        (void)m[to]->on_datagram(now_us, addr(static_cast<int>(from)), d.bytes, out);
-        take(to, out);
-      }
-      int64_t next = INT64_MAX;
-      for (auto& x : m) next = std::min(next, x->next_deadline_us());
-      if (next > t_us) break;
-      now_us = next;
-      for (size_t i = 0; i < m.size(); ++i) {
-        if (m[i]->next_deadline_us() <= now_us) {
-          RaftOutput out;
-          m[i]->on_tick(now_us, out);
-          take(i, out);
-        }
-      }
-    }
-    now_us = t_us;
-  }
-  std::vector<size_t> leaders() const {
-    std::vector<size_t> l;
-    for (size_t i = 0; i < m.size(); ++i) {
-      if (m[i]->role() == Role::leader) l.push_back(i);
-    }
-    return l;
-  }
-};
-
+Address addr(int i) { return test::raft_addr(static_cast<size_t>(i)); }
+RaftConfig config(size_t n, VoterId self) { return test::raft_config(n, self); }
+using Cluster = test::RaftCluster;
 }  // namespace
 
 TEST_CASE("raft: three voters elect one leader and commit a proposal everywhere", "[raft]") {
