@@ -140,6 +140,7 @@ consensus::KvCommand RaftClientService::next_command() {
   c.key = fmt::format("k{}", rng_.below(static_cast<uint64_t>(run_.spec.keys)));
   const auto roll = static_cast<int64_t>(rng_.below(100));
   c.value = fmt::format("c{}s{}", node_, c.seq);  // unique: a read tells which write it saw
+  if (c.value.size() < static_cast<size_t>(run_.spec.value_bytes)) c.value.resize(static_cast<size_t>(run_.spec.value_bytes), '.');
   if (roll < run_.spec.read_percent) {
     c.op = consensus::KvOp::get;
     c.value.clear();

@@ -1,6 +1,6 @@
 #include "sim/consensus/raft_spec.h"
 
-#include "core/consensus/raft_types.h"
+#include "core/consensus/kv.h"
 
 namespace meshd::sim {
 
@@ -60,7 +60,7 @@ Status parse_raft_spec(const JsonDoc& doc, const nlohmann::json& obj, const std:
   if (Status s = doc.expect_object(obj, path); !s) return s;
   if (Status s = doc.reject_unknown(obj, path, {"voters", "heartbeat_ms", "election_timeout_ms", "pre_vote",
                                                 "check_quorum", "inflight_max", "keys", "op_interval_ms",
-                                                "client_timeout_ms", "read_percent", "cas_percent", "fsync_latency_us",
+                                                "client_timeout_ms", "read_percent", "cas_percent", "value_bytes", "fsync_latency_us",
                                                 "drift_ppm_max", "crash_after_vote_percent", "leader_within_ms",
                                                 "elections_max", "storm"}); !s) return s;
   const auto voters_max = static_cast<int64_t>(consensus::kVotersMax);
@@ -77,6 +77,8 @@ Status parse_raft_spec(const JsonDoc& doc, const nlohmann::json& obj, const std:
   if (Status s = doc.get_int(obj, path, "client_timeout_ms", out.client_timeout_ms, 1, 60'000, false); !s) return s;
   if (Status s = doc.get_int(obj, path, "read_percent", out.read_percent, 0, 100, false); !s) return s;
   if (Status s = doc.get_int(obj, path, "cas_percent", out.cas_percent, 0, 100 - out.read_percent, false); !s) return s;
+  if (Status s = doc.get_int(obj, path, "value_bytes", out.value_bytes, 0,
+                             static_cast<int64_t>(consensus::kValueBytesMax), false); !s) return s;
   if (Status s = doc.get_int(obj, path, "fsync_latency_us", out.fsync_latency_us, 0, 10'000'000, false); !s) return s;
   if (Status s = doc.get_int(obj, path, "drift_ppm_max", out.drift_ppm_max, 0, 100'000, false); !s) return s;
   if (Status s = doc.get_int(obj, path, "crash_after_vote_percent", out.crash_after_vote_percent, 0, 100, false); !s) {

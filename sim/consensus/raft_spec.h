@@ -10,6 +10,7 @@
 //     "op_interval_ms": 20,              // a client's pause between operations
 //     "client_timeout_ms": 300,          // then it retries (same seq) at the next voter
 //     "read_percent": 30, "cas_percent": 30,   // the rest are puts
+//     "value_bytes": 0,                  // values padded to this size (big values: small batches)
 //     "fsync_latency_us": 500,           // every voter's disk
 //     "drift_ppm_max": 0,                // each voter's clock drifts uniformly in ±this
 //     "crash_after_vote_percent": 0,     // a persisted vote crashes the voter before it is sent
@@ -63,6 +64,7 @@ struct RaftSpec {
   int64_t client_timeout_ms = 300;
   int64_t read_percent = 30;
   int64_t cas_percent = 30;
+  int64_t value_bytes = 0;
   int64_t fsync_latency_us = 500;
   int64_t drift_ppm_max = 0;
   int64_t crash_after_vote_percent = 0;
