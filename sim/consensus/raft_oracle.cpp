@@ -37,6 +37,10 @@ void RaftOracle::on_output(int64_t now_us, size_t node, const consensus::RaftNod
       }
     }
   }
+  for (const consensus::Entry& e : out.committed) {
+    auto [it, fresh] = commit_term_.emplace(e.index, m.term());
+    if (!fresh) it->second = std::min(it->second, m.term());
+  }
   if (out.role_changed && m.role() == consensus::Role::leader) {
     auto [it, fresh] = leaders_.emplace(m.term(), node);
     if (!fresh && it->second != node) {
@@ -45,9 +49,11 @@ void RaftOracle::on_output(int64_t now_us, size_t node, const consensus::RaftNod
     election_log_.push_back({now_us, node, m.term()});
     for (uint64_t i = 1; i <= committed_.size(); ++i) {
       const Committed& c = committed_[i - 1];
+      auto ct = commit_term_.find(i);
+      if (ct == commit_term_.end() || ct->second >= m.term()) continue;  // committed in this term or later
       if (i > m.log().last_index() || m.log().term_at(i) != c.term || entry_hash(m.log().at(i)) != c.hash) {
-        violation(fmt::format("leader completeness: voter {} leads term {} without committed entry {} (term {})", node,
-                              m.term(), i, c.term));
+        violation(fmt::format("leader completeness: voter {} leads term {} without entry {} (term {}) committed by "
+                              "term {}", node, m.term(), i, c.term, ct->second));
         break;
       }
     }

@@ -3,8 +3,15 @@
 //
 //  * Election safety: at most one leader per term (every becoming-leader
 //    is recorded by term).
-//  * Leader completeness: a new leader's log holds every entry the run has
-//    seen committed (same index, term and bytes).
+//  * Leader completeness (the paper's Figure 3): a leader of term T holds
+//    every entry committed in a term below T (same index, term and bytes).
+//    The term an entry was committed in is bounded from above by the
+//    lowest term of any voter whose output first reported it committed
+//    (the committing leader's term at that time, or a later follower's),
+//    so the check never blames a leader that Raft allows to lack it — e.g.
+//    a candidate whose term-T votes arrive late, after a leader of T + 1
+//    committed more (found by the 10,000-seed sweep: the first version of
+//    this oracle required every committed entry and was wrong).
 //  * State-machine safety: every voter applies, at each index, the same
 //    entry (term and bytes) as every other voter applied there.
 //  * Log matching: for any two voters, if their logs hold an entry with
@@ -58,6 +65,7 @@ class RaftOracle {
     uint64_t term;
     uint64_t hash;
   };
+  std::map<uint64_t, uint64_t> commit_term_;  // index -> upper bound of the term it was committed in
   struct NodeFacts {
     uint64_t applied = 0;                     // this boot
     uint64_t max_sent_term = 0;

@@ -341,11 +341,7 @@ RunResult run_raft_scenario(const Scenario& sc, const RunOptions& opt) {
   r.fired_faults = std::move(fired);
   r.storage = {{"raft.committed", oracle.committed()}, {"raft.completed", completed}};
   if (opt.record_trace) r.trace = world.trace().recorded();
-  r.final_state = nlohmann::json::array();
-  for (size_t i = 0; opt.final_state && i < sc.nodes; ++i) {
-    Service* s = world.service(i);
-    r.final_state.push_back({{"node", i}, {"up", world.is_up(i)}, {"state", s ? s->snapshot() : nlohmann::json()}});
-  }
+  r.final_state = opt.final_state ? node_snapshots(world, sc.nodes) : nlohmann::json::array();
   return r;
 }
 

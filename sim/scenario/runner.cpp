@@ -68,6 +68,15 @@ void apply_fault(World& world, const Fault& f) {
   }
 }
 
+nlohmann::json node_snapshots(World& world, size_t nodes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < nodes; ++i) {
+    Service* s = world.service(i);
+    out.push_back({{"node", i}, {"up", world.is_up(i)}, {"state", s ? s->snapshot() : nlohmann::json()}});
+  }
+  return out;
+}
+
 namespace {
 
 std::string describe(const Fault& f) {

@@ -91,5 +91,7 @@ RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
 class World;
 // Applies one scenario fault to the world (shared by the runners).
 void apply_fault(World& world, const Fault& fault);
+// Every node's {node, up, state: Service::snapshot()} (the workload runners' final state).
+nlohmann::json node_snapshots(World& world, size_t nodes);
 
 }  // namespace meshd::sim

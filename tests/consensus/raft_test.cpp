@@ -35,7 +35,7 @@ TEST_CASE("raft: three voters elect one leader and commit a proposal everywhere"
   }
 }
 
-TEST_CASE("raft: PreVote keeps an isolated voter's term; the leader survives its return", "[raft]") {
+TEST_CASE("raft: PreVote keeps an isolated voter's term and the leader survives its return", "[raft]") {
   Cluster c(3);
   c.step_until(5'000'000);
   REQUIRE(c.leaders().size() == 1);
