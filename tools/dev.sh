@@ -15,6 +15,9 @@
 #   bash tools/dev.sh storage the storage crash-consistency sweeps (docs/storage.md): every
 #                             scenarios/storage-*.json over seeds 1..$STORAGE_SEEDS (default
 #                             10000 in all, split evenly), then meshlog and the storage tests
+#   bash tools/dev.sh raft    the Raft election-storm sweeps (docs/consensus.md): every
+#                             scenarios/raft-*.json over seeds 1..$RAFT_SEEDS (default 10000
+#                             in all, split evenly), the [raft] tests, then bench_raft's figures
 #   bash tools/dev.sh mutate  mutation harness (docs/testbed-power.md): every mutation in
 #                             tools/mutate/catalogue.json against the default sweeps; extra
 #                             arguments go to tools/mutate/mutate.py (--only ID, --budget-cpu S,
@@ -123,12 +126,26 @@ case "$cmd" in
     ./build/default/meshd_props "[storage]" || failed=1
     exit "$failed"
     ;;
+  raft)
+    install_deps
+    build default
+    # 10,000 seeds over the Raft scenarios (the default tests run 200 each, twice).
+    scenarios=(scenarios/raft-*.json)
+    per=$(( (${RAFT_SEEDS:-10000} + ${#scenarios[@]} - 1) / ${#scenarios[@]} ))
+    failed=0
+    for sc in "${scenarios[@]}"; do
+      ./build/default/tools/meshsim sweep "$sc" --seeds "1..$per" --jobs "$JOBS" --require-distinct || failed=1
+    done
+    ./build/default/meshd_tests "[raft]" || failed=1
+    ./build/default/bench/bench_raft || failed=1
+    exit "$failed"
+    ;;
   mutate)
     install_deps
     python3 tools/mutate/mutate.py --jobs "$JOBS" "$@"
     ;;
   *)
-    sed -n '2,21p' "$0"
+    sed -n '2,24p' "$0"
     exit 2
     ;;
 esac

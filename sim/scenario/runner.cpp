@@ -8,6 +8,7 @@
 #include "sim/scenario/membership_oracle.h"
 #include "sim/scenario/node_service.h"
 #include "sim/scenario/oracle.h"
+#include "sim/consensus/raft_runner.h"
 #include "sim/storage/storage_runner.h"
 #include "sim/world.h"
 
@@ -40,6 +41,8 @@ NodeConfig config_for(const Scenario& sc, const World& world, size_t i) {
   return c;
 }
 
+}  // namespace
+
 void apply_fault(World& world, const Fault& f) {
   const size_t node = static_cast<size_t>(f.node);
   const size_t from = static_cast<size_t>(f.from), to = static_cast<size_t>(f.to);
@@ -65,6 +68,17 @@ void apply_fault(World& world, const Fault& f) {
   }
 }
 
+nlohmann::json node_snapshots(World& world, size_t nodes) {
+  nlohmann::json out = nlohmann::json::array();
+  for (size_t i = 0; i < nodes; ++i) {
+    Service* s = world.service(i);
+    out.push_back({{"node", i}, {"up", world.is_up(i)}, {"state", s ? s->snapshot() : nlohmann::json()}});
+  }
+  return out;
+}
+
+namespace {
+
 std::string describe(const Fault& f) {
   std::string s = fmt::format("{} at {:.3f}s", fault_kind_name(f.kind), f.at_us / 1e6);
   if (f.node >= 0) s += fmt::format(" node {}", f.node);
@@ -76,6 +90,7 @@ std::string describe(const Fault& f) {
 
 RunResult run_scenario(const Scenario& sc, const RunOptions& opt) {
   if (sc.storage) return run_storage_scenario(sc, opt);
+  if (sc.raft) return run_raft_scenario(sc, opt);
   World world(opt.seed);
   world.trace().set_recording(opt.record_trace);
   world.set_log_stderr(opt.log_stderr);

@@ -28,6 +28,7 @@ struct RunOptions {
   int64_t until_us = -1;       // stop early (then dump state); -1: full run
   bool final_state = true;     // snapshot every node as JSON at the end (~1 KiB per peer view)
   PlantedBug planted_bug = PlantedBug::none;  // test-only (sim/scenario/planted_bug.h)
+  bool history = false;        // Raft runs: keep the client history as JSON lines (RunResult::history_jsonl)
 };
 
 struct Distribution {
@@ -71,6 +72,8 @@ struct RunResult {
   std::map<std::string, uint64_t> network;  // network model counters
   std::map<std::string, uint64_t> security; // SecurityHarness: drops by reason, attacks, handshakes
   std::map<std::string, uint64_t> storage;  // storage runs (sim/storage/): oracle and disk counters
+  nlohmann::json raft;                      // Raft runs (sim/consensus/): figures (docs/consensus.md)
+  std::string history_jsonl;                // Raft runs with RunOptions::history (sim/consensus/history.h)
   std::vector<TraceEvent> trace;            // when record_trace
   nlohmann::json final_state;               // every node's snapshot at the end
   // In-code fault points (core/env/buggify.h), by point name: enabled for
@@ -84,5 +87,11 @@ struct RunResult {
 };
 
 RunResult run_scenario(const Scenario& scenario, const RunOptions& options);
+
+class World;
+// Applies one scenario fault to the world (shared by the runners).
+void apply_fault(World& world, const Fault& fault);
+// Every node's {node, up, state: Service::snapshot()} (the workload runners' final state).
+nlohmann::json node_snapshots(World& world, size_t nodes);
 
 }  // namespace meshd::sim

@@ -171,7 +171,7 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
   if (Status s = doc->reject_unknown(root, "", {"name", "description", "nodes", "duration_s", "liveness",
                                                "network", "clocks", "faults", "invariants", "plan", "membership",
                                                "security", "attackers", "member_attackers", "buggify", "must_reach",
-                                               "storage"});
+                                               "storage", "raft"});
       !s) {
     return s;
   }
@@ -284,6 +284,15 @@ Result<Scenario> parse_scenario(std::string_view json_text, std::string_view wha
     StorageSpec storage;
     if (Status s = parse_storage_spec(*doc, *it, "storage", storage); !s) return s;
     sc.storage = storage;
+  }
+  if (auto it = root.find("raft"); it != root.end()) {
+    RaftSpec raft;
+    if (Status s = parse_raft_spec(*doc, *it, "raft", raft); !s) return s;
+    if (static_cast<int64_t>(sc.nodes) <= raft.voters) return doc->error("raft.voters", "must leave at least one client node");
+    if ((raft.storm.end_ms + raft.leader_within_ms) * 1000 > sc.duration_us) {
+      return doc->error("raft.leader_within_ms", "storm.end_ms + leader_within_ms must fit in duration_s");
+    }
+    sc.raft = raft;
   }
   return sc;
 }

@@ -52,6 +52,7 @@
 #include "sim/attacker_spec.h"
 #include "sim/disk_model.h"
 #include "sim/network_model.h"
+#include "sim/consensus/raft_spec.h"
 #include "sim/storage/storage_spec.h"
 
 namespace meshd::sim {
@@ -128,6 +129,7 @@ struct Scenario {
   SimSecuritySpec security;          // "security" + "attackers" (sim/attacker_spec.h)
   BuggifySpec buggify;               // "buggify"
   std::optional<StorageSpec> storage;  // "storage": a storage crash-consistency run (sim/storage/)
+  std::optional<RaftSpec> raft;        // "raft": a Raft + KV run under election storms (sim/consensus/)
 };
 
 // Whether nodes run the reachability probe: a "liveness" block, or a

@@ -91,11 +91,7 @@ RunResult run_storage_scenario(const Scenario& sc, const RunOptions& opt) {
     for (const auto& [name, v] : world.disk(i).counters()) r.storage["disk." + name] += v;
   }
   if (opt.record_trace) r.trace = world.trace().recorded();
-  r.final_state = nlohmann::json::array();
-  for (size_t i = 0; opt.final_state && i < sc.nodes; ++i) {
-    Service* s = world.service(i);
-    r.final_state.push_back({{"node", i}, {"up", world.is_up(i)}, {"state", s ? s->snapshot() : nlohmann::json()}});
-  }
+  r.final_state = opt.final_state ? node_snapshots(world, sc.nodes) : nlohmann::json::array();
   return r;
 }
 

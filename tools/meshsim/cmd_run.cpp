@@ -23,7 +23,7 @@ using namespace meshd::tools;
 namespace {
 
 struct RunArgs {
-  std::string scenario_path, trace_path, json_path, plan_path, plan_out_path, planted_bug;
+  std::string scenario_path, trace_path, json_path, plan_path, plan_out_path, planted_bug, history_path;
   uint64_t seed = 1;
   bool seed_given = false, swarm = false, check_determinism = false, verbose = false;
   int64_t until_us = -1;
@@ -40,6 +40,10 @@ int parse_args(const std::string& cmd, int argc, char** argv, RunArgs& a) {
       const char* v = w.next_value();
       if (!v) return usage_error(cmd, arg + " needs a file");
       (arg == "--trace" ? a.trace_path : arg == "--json" ? a.json_path : a.plan_out_path) = v;
+    } else if (arg == "--history") {  // Raft runs: the client history as JSON lines (sim/consensus/history.h)
+      const char* v = w.next_value();
+      if (!v) return usage_error(cmd, arg + " needs a file");
+      a.history_path = v;
     } else if (arg == "--until") {
       const char* v = w.next_value();
       double s = 0;
@@ -78,6 +82,7 @@ int run_one(const std::string& cmd, const RunArgs& a, const SeedSource& src, uin
   opt.planted_bug = src.planted_bug;
   opt.record_trace = !a.trace_path.empty();
   opt.final_state = a.until_us >= 0;  // only --until prints it
+  opt.history = !a.history_path.empty();
 
   const auto t0 = std::chrono::steady_clock::now();
   RunResult r = run_scenario(rr.scenario, opt);
@@ -105,6 +110,15 @@ int run_one(const std::string& cmd, const RunArgs& a, const SeedSource& src, uin
                 a.plan_out_path.c_str());
   }
   if (a.until_us >= 0) std::printf("%s\n", r.final_state.dump(2).c_str());
+  if (!a.history_path.empty()) {
+    std::FILE* f = std::fopen(a.history_path.c_str(), "wb");
+    if (f == nullptr || std::fwrite(r.history_jsonl.data(), 1, r.history_jsonl.size(), f) != r.history_jsonl.size()) {
+      if (f != nullptr) std::fclose(f);
+      return usage_error(cmd, "--history: cannot write " + a.history_path);
+    }
+    std::fclose(f);
+  }
+  if (!r.raft.is_null()) std::printf("raft: %s\n", r.raft.dump().c_str());
   const bool pass = r.passed && deterministic;
   std::printf("%s scenario=%s seed=%llu nodes=%zu faults=%zu sim_s=%.3f wall_s=%.3f events=%llu trace_hash=%s\n",
               pass ? "PASS" : "FAIL", rr.scenario.name.c_str(), static_cast<unsigned long long>(seed),

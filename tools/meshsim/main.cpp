@@ -1,7 +1,7 @@
 // meshsim: the deterministic simulator's command line.
 //
 //   meshsim run SCENARIO [--seed N] [--swarm] [--trace FILE] [--check-determinism]
-//                        [--until SECONDS] [--json FILE] [--plan-out FILE] [--verbose]
+//                        [--until SECONDS] [--json FILE] [--plan-out FILE] [--history FILE] [--verbose]
 //   meshsim replay SCENARIO --plan FILE [--seed N] [run's output flags]
 //   meshsim sweep SCENARIO --seeds A..B [--jobs N] [--shard K/N] [--swarm] [--junit FILE]
 //                          [--json FILE] [--check-determinism] [--require-distinct]
@@ -25,7 +25,7 @@ void usage(FILE* to) {
   std::fprintf(to,
                "usage:\n"
                "  meshsim run SCENARIO [--seed N] [--swarm] [--trace FILE] [--check-determinism]\n"
-               "                       [--until SECONDS] [--json FILE] [--plan-out FILE] [--verbose]\n"
+               "                       [--until SECONDS] [--json FILE] [--plan-out FILE] [--history FILE] [--verbose]\n"
                "  meshsim replay SCENARIO --plan FILE [--seed N] [--trace FILE] [--json FILE] [--plan-out FILE]\n"
                "  meshsim sweep SCENARIO --seeds A..B [--jobs N] [--shard K/N] [--swarm] [--junit FILE]\n"
                "                         [--json FILE] [--check-determinism] [--require-distinct] [--seed-timeout S]\n"
