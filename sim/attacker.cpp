@@ -92,8 +92,8 @@ std::vector<uint8_t> Attacker::initiation(const crypto::Identity& as, const cryp
   crypto::HandshakeManager forger(as, archive, psk, forge_rng_, crypto::HandshakeManagerConfig{});
   if (!forger.add_peer(v.id, v.address, v.key)) return {};
   auto out = forger.connect(v.id, world_.now_us(), world_.now_us());
-  if (!out || out->packets.empty()) return {};
-  return std::move(out->packets.front().bytes);
+  if (!out || out->send.empty()) return {};
+  return std::move(out->send.front().bytes);
 }
 
 bool Attacker::forge(AttackKind kind) {

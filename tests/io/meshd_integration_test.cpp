@@ -280,7 +280,7 @@ class TestMember {
     REQUIRE(out);
     std::optional<meshd::NodeId> peer;
     auto handle = [&](meshd::crypto::HandshakeOutput& o) {
-      for (const auto& p : o.packets) send_raw(p.to.port, p.bytes);
+      for (const auto& p : o.send) send_raw(p.to.port, p.bytes);
       for (const auto& e : o.events) {
         if (e.kind == meshd::crypto::HandshakeEventKind::established) peer = e.peer;
       }
