@@ -430,7 +430,7 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
         counters["drops." + std::string(wire::drop_reason_name(reason))] += v;
       }
     }
-    counters["handshakes.completed"] += world_.metrics(i).value("meshd_handshakes_completed_total");
+    counters["handshakes.completed"] += world_.metrics(i).value(transport::metric::transport_key(transport::TransportCount::handshakes_completed));
   }
 }
 

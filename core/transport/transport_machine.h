@@ -162,9 +162,7 @@ inline constexpr CounterKey kPacketsSent{"meshd_packets_sent_total", "transport 
 inline constexpr CounterKey kPacketsSendFailed{"meshd_packets_send_failed_total",
                                                "transport datagrams the network refused"};
 inline constexpr CounterKey kPacketsReceived{"meshd_packets_received_total", "transport datagrams accepted"};
-inline constexpr CounterFamily<wire::DropReason> kPacketsDropped{"meshd_packets_dropped_total", "reason",
-                                                                 wire::drop_reason_name,
-                                                                 "transport datagrams dropped, by reason"};
+inline constexpr const CounterFamily<wire::DropReason>& kPacketsDropped = wire::metric::kPacketsDropped;
 }  // namespace metric
 
 // An authenticated plaintext for the upper layer, from `address`.
