@@ -103,6 +103,19 @@ struct MemberUpdate {
   bool operator==(const MemberUpdate&) const = default;
 };
 
+// The identity fields an alive update shares, by name, with whatever holds
+// them (a Member entry, our own SwimIdentity): one copy for both.
+template <class Source>
+void copy_identity_fields(const Source& from, MemberUpdate& u) {
+  u.instance = from.instance;
+  u.address = from.address;
+  u.alt_endpoints = from.alt_endpoints;
+  u.public_key = from.public_key;
+  u.hostname = from.hostname;
+  u.fingerprint_digest = from.fingerprint_digest;
+  u.capability_digest = from.capability_digest;
+}
+
 struct Member {
   NodeId id;
   bool has_identity = false;      // an alive update has been merged
