@@ -104,16 +104,17 @@ struct MemberUpdate {
 };
 
 // The identity fields an alive update shares, by name, with whatever holds
-// them (a Member entry, our own SwimIdentity): one copy for both.
-template <class Source>
-void copy_identity_fields(const Source& from, MemberUpdate& u) {
-  u.instance = from.instance;
-  u.address = from.address;
-  u.alt_endpoints = from.alt_endpoints;
-  u.public_key = from.public_key;
-  u.hostname = from.hostname;
-  u.fingerprint_digest = from.fingerprint_digest;
-  u.capability_digest = from.capability_digest;
+// them (a Member entry, our own SwimIdentity), copied either way: one copy
+// for update -> entry, entry -> update and self -> update.
+template <class From, class To>
+void copy_identity_fields(const From& from, To& to) {
+  to.instance = from.instance;
+  to.address = from.address;
+  to.alt_endpoints = from.alt_endpoints;
+  to.public_key = from.public_key;
+  to.hostname = from.hostname;
+  to.fingerprint_digest = from.fingerprint_digest;
+  to.capability_digest = from.capability_digest;
 }
 
 struct Member {
