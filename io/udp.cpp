@@ -39,18 +39,16 @@ struct UdpNetwork::Buffers {
 UdpNetwork::UdpNetwork(EventLoop& loop, Metrics& metrics)
     : loop_(loop),
       counters_{
-          &metrics.counter("meshd_udp_sent_datagrams_total", "UDP datagrams handed to the kernel"),
-          &metrics.counter("meshd_udp_sent_bytes_total", "UDP payload bytes handed to the kernel"),
-          &metrics.counter("meshd_udp_send_dropped_total{reason=\"queue_full\"}",
-                           "UDP datagrams dropped on send"),
-          &metrics.counter("meshd_udp_send_dropped_total{reason=\"error\"}"),
-          &metrics.counter("meshd_udp_send_dropped_total{reason=\"too_large\"}"),
-          &metrics.counter("meshd_udp_received_datagrams_total", "UDP datagrams delivered"),
-          &metrics.counter("meshd_udp_received_bytes_total", "UDP payload bytes delivered"),
-          &metrics.counter("meshd_udp_receive_dropped_total{reason=\"oversize\"}",
-                           "UDP datagrams dropped on receive"),
-          &metrics.counter("meshd_udp_receive_dropped_total{reason=\"no_handler\"}"),
-          &metrics.counter("meshd_udp_receive_errors_total", "recvmmsg failures other than EAGAIN"),
+          &metrics.counter(metric::kUdpSentDatagrams),
+          &metrics.counter(metric::kUdpSentBytes),
+          &metrics.counter(metric::kUdpSendDroppedFull),
+          &metrics.counter(metric::kUdpSendDroppedError),
+          &metrics.counter(metric::kUdpSendDroppedTooLarge),
+          &metrics.counter(metric::kUdpReceivedDatagrams),
+          &metrics.counter(metric::kUdpReceivedBytes),
+          &metrics.counter(metric::kUdpReceiveDroppedOversize),
+          &metrics.counter(metric::kUdpReceiveDroppedNoHandler),
+          &metrics.counter(metric::kUdpReceiveErrors),
       },
       buffers_(std::make_unique<Buffers>()) {}
 

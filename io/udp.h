@@ -26,12 +26,32 @@
 #include <cstdint>
 #include <memory>
 
+#include "core/env/metric_key.h"
 #include "core/env/metrics.h"
 #include "core/env/network.h"
 #include "io/fd.h"
 #include "io/loop.h"
 
 namespace meshd::io {
+
+namespace metric {
+// The UDP backend's series (typed keys: tests and status read these).
+inline constexpr CounterKey kUdpSentDatagrams{"meshd_udp_sent_datagrams_total", "UDP datagrams handed to the kernel"};
+inline constexpr CounterKey kUdpSentBytes{"meshd_udp_sent_bytes_total", "UDP payload bytes handed to the kernel"};
+inline constexpr CounterKey kUdpSendDroppedFull{"meshd_udp_send_dropped_total{reason=\"queue_full\"}",
+                                                "UDP datagrams dropped on send"};
+inline constexpr CounterKey kUdpSendDroppedError{"meshd_udp_send_dropped_total{reason=\"error\"}",
+                                                 "UDP datagrams dropped on send"};
+inline constexpr CounterKey kUdpSendDroppedTooLarge{"meshd_udp_send_dropped_total{reason=\"too_large\"}",
+                                                    "UDP datagrams dropped on send"};
+inline constexpr CounterKey kUdpReceivedDatagrams{"meshd_udp_received_datagrams_total", "UDP datagrams delivered"};
+inline constexpr CounterKey kUdpReceivedBytes{"meshd_udp_received_bytes_total", "UDP payload bytes delivered"};
+inline constexpr CounterKey kUdpReceiveDroppedOversize{"meshd_udp_receive_dropped_total{reason=\"oversize\"}",
+                                                       "UDP datagrams dropped on receive"};
+inline constexpr CounterKey kUdpReceiveDroppedNoHandler{"meshd_udp_receive_dropped_total{reason=\"no_handler\"}",
+                                                        "UDP datagrams dropped on receive"};
+inline constexpr CounterKey kUdpReceiveErrors{"meshd_udp_receive_errors_total", "recvmmsg failures other than EAGAIN"};
+}  // namespace metric
 
 class UdpNetwork final : public Network {
  public:

@@ -151,8 +151,8 @@ std::vector<uint8_t> Attacker::initiation(const crypto::Identity& as, const cryp
   crypto::HandshakeManager forger(as, archive, psk, forge_rng_, crypto::HandshakeManagerConfig{});
   if (!forger.add_peer(v.id, v.address, v.key)) return {};
   auto out = forger.connect(v.id, world_.now_us(), world_.now_us());
-  if (!out || out->packets.empty()) return {};
-  return std::move(out->packets.front().bytes);
+  if (!out || out->send.empty()) return {};
+  return std::move(out->send.front().bytes);
 }
 
 bool Attacker::forge(AttackKind kind) {
@@ -546,7 +546,7 @@ void SecurityHarness::finish(bool run_complete, std::vector<std::string>& violat
         counters["drops." + std::string(wire::drop_reason_name(reason))] += v;
       }
     }
-    counters["handshakes.completed"] += world_.metrics(i).value("meshd_handshakes_completed_total");
+    counters["handshakes.completed"] += world_.metrics(i).value(transport::metric::transport_key(transport::TransportCount::handshakes_completed));
   }
 }
 

@@ -6,6 +6,12 @@
 
 namespace meshd::crypto {
 
+Hash32 blake2b_256(std::span<const uint8_t> bytes) {
+  Hash32 out{};
+  MESHD_ASSERT(crypto_generichash_blake2b(out.data(), out.size(), bytes.data(), bytes.size(), nullptr, 0) == 0);
+  return out;
+}
+
 Hash64 blake2b(std::span<const uint8_t> a, std::span<const uint8_t> b) {
   crypto_generichash_blake2b_state state;
   Hash64 out{};

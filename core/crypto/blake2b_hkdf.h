@@ -22,6 +22,11 @@ using Hash64 = std::array<uint8_t, kHashBytes>;
 // BLAKE2b-512(a || b). Two parts so callers never concatenate (MixHash).
 Hash64 blake2b(std::span<const uint8_t> a, std::span<const uint8_t> b = {});
 
+// Unkeyed BLAKE2b-256(bytes): the checksum of the on-disk key records
+// (key_store.cpp, key_archive.cpp).
+using Hash32 = std::array<uint8_t, 32>;
+Hash32 blake2b_256(std::span<const uint8_t> bytes);
+
 // HMAC-BLAKE2b(key, a || b); key.size() <= kHashBlockBytes (asserted; Noise
 // only ever keys HMAC with a HASHLEN chaining key).
 Hash64 hmac_blake2b(std::span<const uint8_t> key, std::span<const uint8_t> a,

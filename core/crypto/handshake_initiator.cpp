@@ -14,7 +14,7 @@ using wire::PacketType;
 Result<PendingInitiation> HandshakeManager::build_initiation(
     const NodeId& destination, const Address& address, const std::optional<SigningPublic>& key, CookieJar& jar,
     uint32_t local_index, int64_t now_us, int64_t now_wall_us, uint32_t attempts, int64_t started_us,
-    uint32_t static_index, OutPacket& packet) {
+    uint32_t static_index, Datagram& packet) {
   const bool xx = !key;
   const std::vector<const Identity*> keys = own_keys(now_wall_us);
   static_index %= static_cast<uint32_t>(keys.size());
@@ -61,7 +61,7 @@ Result<HandshakeOutput> HandshakeManager::start(const NodeId& id, Peer& peer, in
     return Status(Errc::invalid, "peer key is not a valid Ed25519 key");
   }
   const uint32_t local_index = allocate_index(id);
-  OutPacket packet;
+  Datagram packet;
   auto pending = build_initiation(id, peer.address, peer.key, peer.jar, local_index, now_us, now_wall_us,
                                   attempts, started_us,
                                   static_index ? *static_index : peer.static_choice + attempts, packet);
@@ -69,7 +69,7 @@ Result<HandshakeOutput> HandshakeManager::start(const NodeId& id, Peer& peer, in
   peer.pending = std::move(*pending);
   MESHD_ASSERT(peer.pending->next_retry_us > now_us && peer.pending->local_index == local_index);
   HandshakeOutput result;
-  result.packets.push_back(std::move(packet));
+  result.send.push_back(std::move(packet));
   return result;
 }
 
@@ -82,7 +82,7 @@ Result<HandshakeOutput> HandshakeManager::start_probe(const Address& address, bo
   CookieJar& jar = probe != nullptr ? probe->jar : fresh;
   // Index owner zero marks a probe (no NodeId yet); probes_ maps it.
   const uint32_t local_index = allocate_index(NodeId{});
-  OutPacket packet;
+  Datagram packet;
   auto pending = build_initiation(NodeId{}, address, std::nullopt, jar, local_index, now_us, now_wall_us,
                                   attempts, started_us, attempts, packet);
   if (!pending) return pending.status();
@@ -93,7 +93,7 @@ Result<HandshakeOutput> HandshakeManager::start_probe(const Address& address, bo
   }
   MESHD_ASSERT(probes_.address_of(local_index) == address);
   HandshakeOutput result;
-  result.packets.push_back(std::move(packet));
+  result.send.push_back(std::move(packet));
   return result;
 }
 
@@ -143,10 +143,10 @@ HandshakeOutput HandshakeManager::on_response(const wire::DecodedPacket& packet,
     peer.key = payload->key;
     out.events.push_back(HandshakeEvent{HandshakeEventKind::peer_key_learned, id, true, peer.address});
   }
-  out.packets.push_back(make_packet(peer.address, id, PacketType::handshake_response, payload->index,
+  out.send.push_back(make_packet(peer.address, id, PacketType::handshake_response, payload->index,
                                     handshake_counter({MeshPattern::xx, 2}), body));
   // What a twin notice refusing this message must name (on_xx_final).
-  const std::span<const uint8_t> sent(out.packets.back().bytes);
+  const std::span<const uint8_t> sent(out.send.back().bytes);
   peer.sent_final = SentFinal{local_index, message_binding(psk_, sent, sent.subspan(wire::kHeaderBytes))};
   establish_initiated(id, peer, trial, local_index, payload->index, now_us, out);
   return out;
@@ -323,7 +323,7 @@ void HandshakeManager::resend_winner(const Address& from, const NodeId& peer_id,
     again = start_probe(from, true, now_us, now_wall_us, p.attempts, p.started_us);
   }
   if (!again) return;
-  for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+  for (auto& pkt : again->send) out.send.push_back(std::move(pkt));
 }
 
 }  // namespace meshd::crypto

@@ -14,9 +14,10 @@ using wire::DropReason;
 using wire::PacketType;
 
 HandshakeManager::HandshakeManager(const Identity& identity, const KeyArchive& archive, const Psk& psk,
-                                   RandomStream& rng, const HandshakeManagerConfig& config)
+                                   RandomStream& rng, const HandshakeManagerConfig& config, WallClock wall_us)
     : identity_(identity),
       archive_(archive),
+      wall_us_(std::move(wall_us)),
       psk_(psk),
       rng_(rng),
       config_(config),
@@ -99,6 +100,33 @@ HandshakeOutput HandshakeManager::on_handshake_packet(const Address& from, const
   return dropped(out, DropReason::unknown_type);
 }
 
+// --- the one shape ---------------------------------------------------------------
+
+namespace {
+// Appends `more` to `out` (a sub-step's output into the caller's).
+void append(HandshakeOutput& out, HandshakeOutput&& more) {
+  for (auto& d : more.send) out.send.push_back(std::move(d));
+  for (auto& e : more.events) out.events.push_back(std::move(e));
+  if (more.drop != DropReason::none) out.drop = more.drop;
+  if (more.twin_notice != TwinNoticeOutcome::none) out.twin_notice = more.twin_notice;
+}
+}  // namespace
+
+void HandshakeManager::on_tick(int64_t now_us, HandshakeOutput& out) {
+  MESHD_ASSERT_MSG(wall_us_ != nullptr, "on_tick needs the WallClock given at construction");
+  append(out, tick(now_us, wall_us_()));
+}
+
+DropReason HandshakeManager::on_datagram(int64_t now_us, const Address& from, std::span<const uint8_t> bytes,
+                                         HandshakeOutput& out) {
+  MESHD_ASSERT_MSG(wall_us_ != nullptr, "on_datagram needs the WallClock given at construction");
+  const wire::DecodedPacket packet = wire::decode_packet(bytes);
+  if (!packet.ok()) return out.drop = packet.drop;
+  if (packet.header.type == PacketType::transport) return out.drop = DropReason::unknown_type;  // open()'s
+  append(out, on_handshake_packet(from, packet, now_us, wall_us_()));
+  return out.drop;
+}
+
 // --- timers -------------------------------------------------------------------
 
 int64_t HandshakeManager::rekey_due_us(const Peer& peer, const NodeId& id) const {
@@ -137,7 +165,7 @@ void HandshakeManager::tick_peer(const NodeId& id, Peer& peer, int64_t now_us, i
     MESHD_ASSERT_MSG(again.is_ok(), "rekey of an established peer failed to start");
   }
   if (!again) return;
-  for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+  for (auto& pkt : again->send) out.send.push_back(std::move(pkt));
 }
 
 HandshakeOutput HandshakeManager::tick(int64_t now_us, int64_t now_wall_us) {
@@ -169,7 +197,7 @@ void HandshakeManager::tick_probes(int64_t now_us, int64_t now_wall_us, Handshak
       probes_.find(address)->pending.next_retry_us = now_us + backoff_us(attempts);
       continue;
     }
-    for (auto& pkt : again->packets) out.packets.push_back(std::move(pkt));
+    for (auto& pkt : again->send) out.send.push_back(std::move(pkt));
   }
 }
 
@@ -279,7 +307,7 @@ std::optional<HandshakePayload> HandshakeManager::verified_payload(const Handsha
   return payload;
 }
 
-OutPacket HandshakeManager::make_packet(const Address& to, const NodeId& destination, PacketType type,
+Datagram HandshakeManager::make_packet(const Address& to, const NodeId& destination, PacketType type,
                                         uint32_t session_id, uint64_t counter, std::span<const uint8_t> body,
                                         uint8_t flags) const {
   MESHD_ASSERT(body.size() <= wire::kPayloadBytesMax);
@@ -292,7 +320,7 @@ OutPacket HandshakeManager::make_packet(const Address& to, const NodeId& destina
   h.session_id = session_id;
   h.counter = counter;
   h.payload_length = static_cast<uint16_t>(body.size());
-  OutPacket p{to, std::vector<uint8_t>(wire::kHeaderBytes + body.size())};
+  Datagram p{to, std::vector<uint8_t>(wire::kHeaderBytes + body.size())};
   wire::encode_header(h, std::span<uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes));
   std::copy(body.begin(), body.end(), p.bytes.begin() + wire::kHeaderBytes);
   return p;
@@ -307,7 +335,7 @@ LivenessView HandshakeManager::liveness_of(const NodeId& id, const Peer& peer) c
 
 // --- transport packets and queries ----------------------------------------------
 
-Result<OutPacket> HandshakeManager::seal(const NodeId& id, std::span<const uint8_t> plaintext, int64_t now_us,
+Result<Datagram> HandshakeManager::seal(const NodeId& id, std::span<const uint8_t> plaintext, int64_t now_us,
                                          KeyUse* used) {
   auto it = peers_.find(id);
   if (it == peers_.end()) return Status(Errc::not_found, "unknown peer");

@@ -72,14 +72,24 @@
 // receive) and handshake_responder.cpp (the shared mac1/limiter/cookie
 // gate, then the IK and XX responder halves, and the twin refusals).
 //
-// Shape (the one protocol shape, docs/architecture.md): inputs
-// on_handshake_packet() (a datagram), tick(now) and connect*(); every call
-// returns a HandshakeOutput (datagrams to send, events, the drop reason);
-// next_deadline_us() is the earliest time tick() has work — retries,
-// timeouts, rekeys, half-open responders and session expiry all count.
-// tick(now) postcondition: next_deadline_us() > now (asserted).
+// Shape (the one protocol shape, core/env/protocol.h; ProtocolMachine is
+// asserted below): on_datagram(now, from, bytes, out) decodes a handshake
+// packet and handles it (transport packets are the session table's, via
+// open(): dropped as unknown_type here); on_tick(now, out) runs retries,
+// timeouts, rekeys and expiry; next_deadline_us() is the earliest time
+// on_tick has work — retries, timeouts, rekeys, half-open responders and
+// session expiry all count; postcondition of a tick (asserted):
+// next_deadline_us() > now. Output is HandshakeOutput (`send`: the one
+// Datagram type; events; the drop reason). Wall time (the handshake
+// timestamps) comes from the WallClock given at construction; the
+// explicit-wall entry points tick() and on_handshake_packet() (a packet
+// the caller decoded once) serve the transport machine and the tests.
+// The manager has no timers of its own outside next_deadline_us() and
+// never finishes. SecureTransport runs it inside TransportMachine
+// (core/transport/transport_machine.h) under the one ProtocolDriver.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <span>
@@ -97,6 +107,7 @@
 #include "core/crypto/twin_notice.h"
 #include "core/crypto/twin_rule.h"
 #include "core/env/address.h"
+#include "core/env/protocol.h"
 #include "core/wire/header.h"
 
 namespace meshd::crypto {
@@ -151,11 +162,11 @@ struct HandshakeEvent {
 // What became of a twin notice this output was due (responder side).
 enum class TwinNoticeOutcome : uint8_t { none, sent, suppressed };
 
-// Everything one input produced. `packets` are the datagrams to send (a
+// Everything one input produced. `send` are the datagrams to send (a
 // driver moves them to the network as-is), `events` what the owner acts
 // on, `drop` why the input was discarded (none if it was not).
 struct HandshakeOutput {
-  std::vector<OutPacket> packets;
+  std::vector<Datagram> send;
   std::vector<HandshakeEvent> events;
   wire::DropReason drop = wire::DropReason::none;
   TwinNoticeOutcome twin_notice = TwinNoticeOutcome::none;
@@ -163,9 +174,21 @@ struct HandshakeOutput {
 
 class HandshakeManager {
  public:
+  using Output = HandshakeOutput;
+  using Drop = wire::DropReason;
+  static constexpr size_t kDropReasons = wire::kDropReasonCount;
+  using WallClock = std::function<int64_t()>;
+
   // `identity`, `archive` and `rng` are borrowed and must outlive this.
+  // `wall_us` feeds on_tick()/on_datagram(); without it only the
+  // explicit-wall entry points may be used.
   HandshakeManager(const Identity& identity, const KeyArchive& archive, const Psk& psk, RandomStream& rng,
-                   const HandshakeManagerConfig& config);
+                   const HandshakeManagerConfig& config, WallClock wall_us = {});
+
+  // --- the one shape (core/env/protocol.h) -----------------------------------
+  void on_tick(int64_t now_us, HandshakeOutput& out);
+  Drop on_datagram(int64_t now_us, const Address& from, std::span<const uint8_t> bytes, HandshakeOutput& out);
+  bool finished() const { return false; }
 
   // Registers (or updates) a peer. `key` known -> IK, else XX.
   // Errc::too_large when kPeersMax peers are registered.
@@ -194,7 +217,7 @@ class HandshakeManager {
 
   // Seals a transport packet to `peer`. Errc::unavailable without a session.
   // `used` (optional) reports the key id and nonce the packet was sealed under.
-  Result<OutPacket> seal(const NodeId& peer, std::span<const uint8_t> plaintext, int64_t now_us,
+  Result<Datagram> seal(const NodeId& peer, std::span<const uint8_t> plaintext, int64_t now_us,
                          KeyUse* used = nullptr);
   // Opens a transport packet; on success `from` names the peer and `used`
   // (optional) the receive key id and counter. `from_address` (optional):
@@ -276,7 +299,7 @@ class HandshakeManager {
   std::optional<HandshakePayload> verified_payload(const HandshakeState& hs, std::span<const uint8_t> plain,
                                                    const NodeId& claimed,
                                                    std::optional<uint32_t> expected_index) const;
-  OutPacket make_packet(const Address& to, const NodeId& destination, wire::PacketType type, uint32_t session_id,
+  Datagram make_packet(const Address& to, const NodeId& destination, wire::PacketType type, uint32_t session_id,
                         uint64_t counter, std::span<const uint8_t> body, uint8_t flags = 0) const;
   LivenessView liveness_of(const NodeId& id, const Peer& peer) const;
   void tick_peer(const NodeId& id, Peer& peer, int64_t now_us, int64_t now_wall_us, HandshakeOutput& out);
@@ -298,7 +321,7 @@ class HandshakeManager {
                                              const std::optional<SigningPublic>& key, CookieJar& jar,
                                              uint32_t local_index, int64_t now_us, int64_t now_wall_us,
                                              uint32_t attempts, int64_t started_us, uint32_t static_index,
-                                             OutPacket& packet);
+                                             Datagram& packet);
   HandshakeOutput on_response(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
   HandshakeOutput on_cookie_reply(const wire::DecodedPacket& packet, int64_t now_us, int64_t now_wall_us);
   HandshakeOutput on_twin_notice(const Address& from, const wire::DecodedPacket& packet);
@@ -343,6 +366,7 @@ class HandshakeManager {
 
   const Identity& identity_;
   const KeyArchive& archive_;
+  WallClock wall_us_;
   Psk psk_;
   RandomStream& rng_;
   HandshakeManagerConfig config_;
@@ -355,6 +379,8 @@ class HandshakeManager {
   mutable std::map<SigningPublic, std::optional<DhPublic>> dh_cache_;
   uint64_t last_timestamp_sent_ = 0;
 };
+
+static_assert(ProtocolMachine<HandshakeManager>);
 
 // Sets the drop reason and hands the output back: `return dropped(out, r);`.
 inline HandshakeOutput dropped(HandshakeOutput& out, wire::DropReason reason) {

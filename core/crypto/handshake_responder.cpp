@@ -50,7 +50,7 @@ std::optional<HandshakeManager::Admitted> HandshakeManager::admit_initiation(con
                            cookies_.mac2_valid(covered, macs->mac1, macs->mac2, from, now_us);
     if (!cookie_ok) {
       const CookieReply reply = cookies_.make_reply(from, macs->mac1, now_us);
-      out.packets.push_back(make_packet(from, h.source, PacketType::cookie_reply, h.session_id, 0, reply));
+      out.send.push_back(make_packet(from, h.source, PacketType::cookie_reply, h.session_id, 0, reply));
       out.drop = DropReason::cookie_required;
       return std::nullopt;
     }
@@ -80,7 +80,7 @@ HandshakeOutput HandshakeManager::on_xx_initiation(const Address& from, const wi
   std::vector<uint8_t> body;
   if (!hs->write_message(encode_handshake_payload(reply), body)) return dropped(out, DropReason::handshake_failed);
   add_responder(local_index, Responding{std::move(*hs), h.source, from, h.session_id, now_us});
-  out.packets.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
+  out.send.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
                                     handshake_counter({MeshPattern::xx, 1}), body));
   return out;
 }
@@ -152,7 +152,7 @@ HandshakeOutput HandshakeManager::on_ik_initiation(const Address& from, const wi
   auto [send, receive] = accepted->split();
   sessions_.sessions(h.source).install_unconfirmed(
       Session(SessionKeys{send.key(), receive.key()}, local_index, h.session_id, false, now_us, config_.session));
-  out.packets.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
+  out.send.push_back(make_packet(from, h.source, PacketType::handshake_response, h.session_id,
                                     handshake_counter({MeshPattern::ik, 1}), body));
   out.events.push_back(HandshakeEvent{HandshakeEventKind::established, h.source, false, from});
   return out;
@@ -224,9 +224,9 @@ void HandshakeManager::refuse(TwinVerdict verdict, Peer& peer, const NodeId& id,
   }
   peer.last_twin_notice_us = now_us;
   const TwinNoticeFields fields{peer.address, peer.last_freshness.boot, binding};
-  OutPacket notice = make_packet(from, id, PacketType::twin_notice, initiator_index, 0, encode_twin_notice(fields));
+  Datagram notice = make_packet(from, id, PacketType::twin_notice, initiator_index, 0, encode_twin_notice(fields));
   seal_twin_notice(notice.bytes, signer, psk_);
-  out.packets.push_back(std::move(notice));
+  out.send.push_back(std::move(notice));
   out.twin_notice = TwinNoticeOutcome::sent;
 }
 

@@ -94,14 +94,19 @@ Status HandshakeState::mix_dh(const std::optional<DhKeyPair>& local,
   return Status::ok();
 }
 
-Status HandshakeState::token_dh(Token token) {
+Status HandshakeState::token_shared(Token token) {
+  if (token == Token::psk) {
+    MESHD_ASSERT(next_psk_ < psks_.size());
+    symmetric_.mix_key_and_hash(psks_[next_psk_++]);
+    return Status::ok();
+  }
   switch (token) {
     case Token::ee: return mix_dh(e_, re_);
     case Token::ss: return mix_dh(s_, rs_);
     // es: initiator's ephemeral with responder's static.
     case Token::es: return initiator_ ? mix_dh(e_, rs_) : mix_dh(s_, re_);
     case Token::se: return initiator_ ? mix_dh(s_, re_) : mix_dh(e_, rs_);
-    default: MESHD_ASSERT_MSG(false, "token_dh: not a DH token"); return Status(Errc::invalid);
+    default: MESHD_ASSERT_MSG(false, "token_shared: not a psk or DH token"); return Status(Errc::invalid);
   }
 }
 
@@ -138,12 +143,8 @@ Status HandshakeState::write_message(std::span<const uint8_t> payload, std::vect
         }
         st = symmetric_.encrypt_and_hash(s_->public_key, out);
         break;
-      case Token::psk:
-        MESHD_ASSERT(next_psk_ < psks_.size());
-        symmetric_.mix_key_and_hash(psks_[next_psk_++]);
-        break;
-      default:
-        st = token_dh(t);
+      default:  // psk and the DH tokens: the same whichever side writes
+        st = token_shared(t);
         break;
     }
     if (!st) {
@@ -200,12 +201,8 @@ Status HandshakeState::read_message(std::span<const uint8_t> message,
         rest = rest.subspan(len);
         break;
       }
-      case Token::psk:
-        MESHD_ASSERT(next_psk_ < psks_.size());
-        symmetric_.mix_key_and_hash(psks_[next_psk_++]);
-        break;
-      default:
-        st = token_dh(t);
+      default:  // psk and the DH tokens: the same whichever side writes
+        st = token_shared(t);
         break;
     }
     if (!st) return fail(st);

@@ -91,7 +91,8 @@ class HandshakeState {
   HandshakeState() = default;
   Status check_turn(bool writing) const;
   Status mix_dh(const std::optional<DhKeyPair>& local, const std::optional<DhPublic>& remote);
-  Status token_dh(Token token);
+  // The tokens both directions process alike: psk and the four DH tokens.
+  Status token_shared(Token token);
   Status fail(Status status);
 
   HandshakePattern pattern_;

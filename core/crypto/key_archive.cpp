@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/crypto/blake2b_hkdf.h"
 #include "core/env/assert.h"
 #include "core/wire/byte_io.h"
 
@@ -15,11 +16,8 @@ constexpr uint8_t kArchiveVersion = 1;
 constexpr size_t kEntryBytes = 40;
 constexpr size_t kChecksumBytes = 32;
 
-std::array<uint8_t, kChecksumBytes> checksum(std::span<const uint8_t> bytes) {
-  std::array<uint8_t, kChecksumBytes> out{};
-  MESHD_ASSERT(crypto_generichash_blake2b(out.data(), out.size(), bytes.data(), bytes.size(), nullptr, 0) == 0);
-  return out;
-}
+static_assert(sizeof(Hash32) == kChecksumBytes);
+Hash32 checksum(std::span<const uint8_t> bytes) { return blake2b_256(bytes); }
 }  // namespace
 
 void KeyArchive::retire(const Identity& old_identity, int64_t now_wall_us) {

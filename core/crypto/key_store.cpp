@@ -4,6 +4,7 @@
 
 #include <cstring>
 
+#include "core/crypto/blake2b_hkdf.h"
 #include "core/env/assert.h"
 
 namespace meshd::crypto {
@@ -19,11 +20,7 @@ constexpr size_t kFingerprintOffset = 89;
 constexpr size_t kChecksumOffset = 121;
 static_assert(kChecksumOffset + 32 == kKeyFileBytes);
 
-std::array<uint8_t, 32> checksum(std::span<const uint8_t> bytes) {
-  std::array<uint8_t, 32> out{};
-  MESHD_ASSERT(crypto_generichash_blake2b(out.data(), out.size(), bytes.data(), bytes.size(), nullptr, 0) == 0);
-  return out;
-}
+Hash32 checksum(std::span<const uint8_t> bytes) { return blake2b_256(bytes); }
 
 }  // namespace
 

@@ -80,7 +80,7 @@ void SessionTable::release_unused(const std::function<bool(uint32_t, const NodeI
   MESHD_ASSERT(index_owner_.size() <= kIndicesMax);
 }
 
-Result<OutPacket> SessionTable::seal(const NodeId& peer, const Address& to, std::span<const uint8_t> plaintext,
+Result<Datagram> SessionTable::seal(const NodeId& peer, const Address& to, std::span<const uint8_t> plaintext,
                                      int64_t now_us, KeyUse* used) {
   auto it = peers_.find(peer);
   if (it == peers_.end()) return Status(Errc::not_found, "unknown peer");
@@ -90,7 +90,7 @@ Result<OutPacket> SessionTable::seal(const NodeId& peer, const Address& to, std:
   h.hop_limit = hop_limit_;
   h.source = self_;
   h.destination = peer;
-  OutPacket out{to, std::vector<uint8_t>(plaintext.size() + kSealOverheadBytes)};
+  Datagram out{to, std::vector<uint8_t>(plaintext.size() + kSealOverheadBytes)};
   const uint64_t counter = session->sent_count();
   auto n = session->seal(h, plaintext, out.bytes, now_us);
   if (!n) return n.status();

@@ -22,6 +22,7 @@
 #include "core/crypto/peer_sessions.h"
 #include "core/crypto/twin_rule.h"
 #include "core/env/address.h"
+#include "core/env/protocol.h"
 #include "core/env/random.h"
 #include "core/env/status.h"
 
@@ -32,10 +33,7 @@ constexpr size_t kPeersMax = 4096;
 // half-open responders and probes (HandshakeManager bounds each).
 constexpr size_t kIndicesMax = kPeersMax * (PeerSessions::kSessionsMax + 1) + 2048;
 
-struct OutPacket {
-  Address to;
-  std::vector<uint8_t> bytes;
-};
+// A packet to send is the one protocol Datagram (core/env/protocol.h).
 
 // Which key and nonce a transport packet used (the simulator's nonce-reuse
 // and forgery checks; see Session::send_key_id).
@@ -75,7 +73,7 @@ class SessionTable {
   // --- transport packets -----------------------------------------------------
   // Seals `plaintext` to `peer` at `to`. Errc::not_found for an unknown peer,
   // Errc::unavailable without a session.
-  Result<OutPacket> seal(const NodeId& peer, const Address& to, std::span<const uint8_t> plaintext,
+  Result<Datagram> seal(const NodeId& peer, const Address& to, std::span<const uint8_t> plaintext,
                          int64_t now_us, KeyUse* used = nullptr);
   // Opens a transport packet (see HandshakeManager::open).
   wire::DropReason open(const wire::DecodedPacket& packet, std::span<uint8_t> out, size_t& plaintext_bytes,

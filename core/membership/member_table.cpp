@@ -59,13 +59,7 @@ namespace {
 void take_identity(Member& m, const MemberUpdate& u) {
   m.has_identity = true;
   m.identity_incarnation = u.incarnation;
-  m.instance = u.instance;
-  m.address = u.address;
-  m.alt_endpoints = u.alt_endpoints;
-  m.public_key = u.public_key;
-  m.hostname = u.hostname;
-  m.fingerprint_digest = u.fingerprint_digest;
-  m.capability_digest = u.capability_digest;
+  copy_identity_fields(u, m);
   m.signature = u.signature;
 }
 
@@ -85,13 +79,7 @@ void take_verdict(Member& m, const MemberUpdate& u) {
 MemberUpdate identity_of(const Member& m) {
   MemberUpdate u;
   u.incarnation = m.identity_incarnation;
-  u.instance = m.instance;
-  u.address = m.address;
-  u.alt_endpoints = m.alt_endpoints;
-  u.public_key = m.public_key;
-  u.hostname = m.hostname;
-  u.fingerprint_digest = m.fingerprint_digest;
-  u.capability_digest = m.capability_digest;
+  copy_identity_fields(m, u);
   u.signature = m.signature;
   return u;
 }

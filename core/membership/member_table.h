@@ -103,6 +103,20 @@ struct MemberUpdate {
   bool operator==(const MemberUpdate&) const = default;
 };
 
+// The identity fields an alive update shares, by name, with whatever holds
+// them (a Member entry, our own SwimIdentity), copied either way: one copy
+// for update -> entry, entry -> update and self -> update.
+template <class From, class To>
+void copy_identity_fields(const From& from, To& to) {
+  to.instance = from.instance;
+  to.address = from.address;
+  to.alt_endpoints = from.alt_endpoints;
+  to.public_key = from.public_key;
+  to.hostname = from.hostname;
+  to.fingerprint_digest = from.fingerprint_digest;
+  to.capability_digest = from.capability_digest;
+}
+
 struct Member {
   NodeId id;
   bool has_identity = false;      // an alive update has been merged

@@ -52,13 +52,7 @@ MemberUpdate unsigned_alive(const SwimIdentity& self) {
   MemberUpdate me;
   me.id = self.id;
   me.incarnation = self.incarnation;
-  me.instance = self.instance;
-  me.address = self.address;
-  me.alt_endpoints = self.alt_endpoints;
-  me.public_key = self.public_key;
-  me.hostname = self.hostname;
-  me.fingerprint_digest = self.fingerprint_digest;
-  me.capability_digest = self.capability_digest;
+  copy_identity_fields(self, me);
   return me;
 }
 

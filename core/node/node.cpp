@@ -14,11 +14,9 @@ namespace meshd {
 
 Node::Node(Env& env, NodeConfig config)
     : env_(env), config_(std::move(config)),
-      dropped_unknown_protocol_(env.metrics.counter(
-          "meshd_node_dropped_total{reason=\"unknown_protocol\"}",
-          "datagrams no subsystem recognised")),
-      identity_conflicts_(env.metrics.counter("meshd_security_events_total{kind=\"identity_conflict\"}",
-                                              "structured security events")) {
+      dropped_unknown_protocol_(env.metrics.counter(kDroppedUnknownProtocol)),
+      identity_conflicts_(env.metrics.counter(membership::metric::kSecurityEvents,
+                                              membership::metric::SecurityEvent::identity_conflict)) {
   const std::string why = node_config_error(config_);
   MESHD_ASSERT_MSG(why.empty(), why.c_str());
 }

@@ -75,6 +75,9 @@ constexpr size_t kTwinHoldersLoggedMax = 16;
 
 class Node {
  public:
+  // Datagrams no subsystem recognised (typed key: tests and status read it).
+  static constexpr CounterKey kDroppedUnknownProtocol{"meshd_node_dropped_total{reason=\"unknown_protocol\"}",
+                                                      "datagrams no subsystem recognised"};
   Node(Env& env, NodeConfig config);
   ~Node();
   Node(const Node&) = delete;

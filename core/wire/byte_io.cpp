@@ -15,7 +15,7 @@ size_t varint_size(uint64_t v) {
 }
 
 bool Reader::read_varint(uint64_t& out) {
-  if (!ok_) return false;
+  if (!ok()) return false;
   uint64_t value = 0;
   // Bounded loop: at most kVarintBytesMax groups, never past the end.
   for (size_t i = 0; i < kVarintBytesMax; ++i) {
@@ -28,13 +28,13 @@ bool Reader::read_varint(uint64_t& out) {
     if ((byte & 0x80) == 0) {
       // Overlong: a final zero group after the first byte.
       if (i > 0 && group == 0) break;
-      pos_ += i + 1;
-      MESHD_ASSERT(pos_ <= bytes_.size() && varint_size(value) == i + 1);  // canonical: no overlong form
+      advance(i + 1);
+      MESHD_ASSERT(varint_size(value) == i + 1);  // canonical: no overlong form
       out = value;
       return true;
     }
   }
-  ok_ = false;
+  fail();
   return false;
 }
 

@@ -24,19 +24,47 @@ namespace meshd::wire {
 
 constexpr size_t kVarintBytesMax = 10;
 
-class Reader {
+// The bounds bookkeeping Reader and Writer share: a position in `size`
+// bytes and a sticky failure flag.
+class Cursor {
  public:
-  explicit Reader(std::span<const uint8_t> bytes) : bytes_(bytes) {}
-
   bool ok() const { return ok_; }
-  size_t remaining() const { return bytes_.size() - pos_; }
+  size_t remaining() const { return size_ - pos_; }
+
+ protected:
+  explicit Cursor(size_t size) : size_(size) {}
+  // Room for n more bytes? If not the cursor fails for good.
+  bool need(size_t n) {
+    if (!ok_ || n > remaining()) {
+      ok_ = false;
+      return false;
+    }
+    return true;
+  }
+  void fail() { ok_ = false; }
+  // Moves past n bytes need() allowed.
+  void advance(size_t n) {
+    pos_ += n;
+    MESHD_ASSERT(pos_ <= size_);
+  }
+  size_t pos_ = 0;
+
+ private:
+  size_t size_;
+  bool ok_ = true;
+};
+
+class Reader : public Cursor {
+ public:
+  explicit Reader(std::span<const uint8_t> bytes) : Cursor(bytes.size()), bytes_(bytes) {}
+
   size_t position() const { return pos_; }
   bool at_end() const { return pos_ == bytes_.size(); }
 
   bool read_u8(uint8_t& out) {
     if (!need(1)) return false;
-    out = bytes_[pos_++];
-    MESHD_ASSERT(pos_ <= bytes_.size());
+    out = bytes_[pos_];
+    advance(1);
     return true;
   }
   bool read_u16(uint16_t& out) { return read_le(out); }
@@ -45,22 +73,20 @@ class Reader {
   bool read_bytes(std::span<uint8_t> out) {
     if (!need(out.size())) return false;
     if (!out.empty()) std::memcpy(out.data(), bytes_.data() + pos_, out.size());
-    pos_ += out.size();
-    MESHD_ASSERT(pos_ <= bytes_.size());
+    advance(out.size());
     return true;
   }
   // Borrows the next n bytes without copying.
   bool read_span(size_t n, std::span<const uint8_t>& out) {
     if (!need(n)) return false;
     out = bytes_.subspan(pos_, n);
-    pos_ += n;
-    MESHD_ASSERT(pos_ <= bytes_.size() && out.size() == n);
+    advance(n);
+    MESHD_ASSERT(out.size() == n);
     return true;
   }
   bool skip(size_t n) {
     if (!need(n)) return false;
-    pos_ += n;
-    MESHD_ASSERT(pos_ <= bytes_.size());
+    advance(n);
     return true;
   }
   bool read_varint(uint64_t& out);
@@ -68,42 +94,30 @@ class Reader {
   std::span<const uint8_t> rest() const { return bytes_.subspan(pos_); }
 
  private:
-  bool need(size_t n) {
-    if (!ok_ || n > remaining()) {
-      ok_ = false;
-      return false;
-    }
-    return true;
-  }
   template <class T>
   bool read_le(T& out) {
     if (!need(sizeof(T))) return false;
     T v = 0;
     for (size_t i = 0; i < sizeof(T); ++i) v |= static_cast<T>(static_cast<T>(bytes_[pos_ + i]) << (8 * i));
-    pos_ += sizeof(T);
-    MESHD_ASSERT(pos_ <= bytes_.size());
+    advance(sizeof(T));
     out = v;
     return true;
   }
 
   std::span<const uint8_t> bytes_;
-  size_t pos_ = 0;
-  bool ok_ = true;
 };
 
-class Writer {
+class Writer : public Cursor {
  public:
-  explicit Writer(std::span<uint8_t> out) : out_(out) {}
+  explicit Writer(std::span<uint8_t> out) : Cursor(out.size()), out_(out) {}
 
-  bool ok() const { return ok_; }
   size_t size() const { return pos_; }
-  size_t remaining() const { return out_.size() - pos_; }
   std::span<uint8_t> written() const { return out_.first(pos_); }
 
   bool write_u8(uint8_t v) {
     if (!need(1)) return false;
-    out_[pos_++] = v;
-    MESHD_ASSERT(pos_ <= out_.size());
+    out_[pos_] = v;
+    advance(1);
     return true;
   }
   bool write_u16(uint16_t v) { return write_le(v); }
@@ -112,32 +126,21 @@ class Writer {
   bool write_bytes(std::span<const uint8_t> bytes) {
     if (!need(bytes.size())) return false;
     if (!bytes.empty()) std::memcpy(out_.data() + pos_, bytes.data(), bytes.size());
-    pos_ += bytes.size();
-    MESHD_ASSERT(pos_ <= out_.size());
+    advance(bytes.size());
     return true;
   }
   bool write_varint(uint64_t v);
 
  private:
-  bool need(size_t n) {
-    if (!ok_ || n > remaining()) {
-      ok_ = false;
-      return false;
-    }
-    return true;
-  }
   template <class T>
   bool write_le(T v) {
     if (!need(sizeof(T))) return false;
     for (size_t i = 0; i < sizeof(T); ++i) out_[pos_ + i] = static_cast<uint8_t>(v >> (8 * i));
-    pos_ += sizeof(T);
-    MESHD_ASSERT(pos_ <= out_.size());
+    advance(sizeof(T));
     return true;
   }
 
   std::span<uint8_t> out_;
-  size_t pos_ = 0;
-  bool ok_ = true;
 };
 
 // Number of bytes write_varint(v) produces (1..10).

@@ -35,9 +35,7 @@ std::string_view drop_reason_name(DropReason reason) {
 
 DropCounters::DropCounters(Metrics& metrics) {
   for (size_t i = 1; i < kDropReasonCount; ++i) {
-    const std::string series = "meshd_packets_dropped_total{reason=\"" +
-                               std::string(drop_reason_name(static_cast<DropReason>(i))) + "\"}";
-    counters_[i] = &metrics.counter(series, "Received packets discarded, by reason");
+    counters_[i] = &metrics.counter(metric::kPacketsDropped, static_cast<DropReason>(i));
     MESHD_ASSERT(counters_[i] != nullptr && drop_reason_name(static_cast<DropReason>(i)) != "unknown");
   }
   MESHD_ASSERT(counters_[0] == nullptr);  // none is never counted

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/env/assert.h"
+#include "core/env/metric_key.h"
 #include "core/env/metrics.h"
 
 namespace meshd::wire {
@@ -44,6 +45,13 @@ enum class DropReason : uint8_t {
 constexpr size_t kDropReasonCount = static_cast<size_t>(DropReason::twin_refused) + 1;
 
 std::string_view drop_reason_name(DropReason reason);
+
+namespace metric {
+// meshd_packets_dropped_total{reason="<name>"}: the transport's drops (the
+// ProtocolDriver that runs the transport registers the same series).
+inline constexpr CounterFamily<DropReason> kPacketsDropped{"meshd_packets_dropped_total", "reason",
+                                                           drop_reason_name, "transport datagrams dropped, by reason"};
+}  // namespace metric
 
 // Registers one counter per reason (except none) at construction; count()
 // is a plain add. Borrowed Metrics must outlive this object.

@@ -68,7 +68,7 @@ TEST_CASE("handshake manager: replayed initiation never replaces the live sessio
   w.handshake(a, b, b.identity.public_key());
   REQUIRE(transfer(a, b, "confirm", w.now_us) == DropReason::none);
   const uint32_t live = b.manager->sessions(a.identity.node_id())->current()->local_index();
-  const OutPacket initiation = w.sent.front().second;
+  const Datagram initiation = w.sent.front().second;
   w.now_us += 2 * kMicrosPerSecond;  // within stale_grace of the last packet
   w.deliver(a.address, initiation);  // the attacker replays it
   CHECK(count_drops(b, DropReason::stale_handshake) == 1);
@@ -127,7 +127,7 @@ TEST_CASE("handshake manager: a relay rewriting NodeIds breaks the handshake", "
   w.introduce(a, b, b.identity.public_key());
   auto out = a.manager->connect(b.identity.node_id(), w.now_us, w.wall_us);
   REQUIRE(out);
-  OutPacket p = out->packets.front();
+  Datagram p = out->send.front();
   // Rewrite the source id and recompute mac1 (a malicious *member* knows
   // the PSK): the prologue still binds the original ids.
   std::copy(c.identity.node_id().bytes.begin(), c.identity.node_id().bytes.end(), p.bytes.begin() + 8);
@@ -152,7 +152,7 @@ TEST_CASE("handshake manager: reflected packets are dropped", "[crypto][hsm]") {
   w.introduce(a, b, b.identity.public_key());
   auto out = a.manager->connect(b.identity.node_id(), w.now_us, w.wall_us);
   REQUIRE(out);
-  OutPacket p = out->packets.front();
+  Datagram p = out->send.front();
   p.to = a.address;
   w.deliver(b.address, p);
   CHECK(count_drops(a, DropReason::handshake_failed) == 1);  // source is ourselves
@@ -196,7 +196,7 @@ TEST_CASE("handshake manager: retries back off with jitter, then time out", "[cr
   bool failed = false;
   for (int64_t t = start; t <= start + 70 * kMicrosPerSecond; t += 10'000) {
     auto out = a.manager->tick(t, w.wall_us);
-    if (!out.packets.empty()) sends.push_back(t);
+    if (!out.send.empty()) sends.push_back(t);
     for (auto& e : out.events) failed = failed || e.kind == HandshakeEventKind::failed;
     if (failed) {
       CHECK(t - start >= config.handshake_timeout_us);
@@ -297,7 +297,7 @@ TEST_CASE("handshake manager: time-based rekey keeps the old session for in-flig
   w.now_us += 120 * kMicrosPerSecond;
   w.wall_us += 120 * kMicrosPerSecond;
   auto out = a.manager->tick(w.now_us, w.wall_us);
-  REQUIRE(out.packets.size() == 1);  // the rekey initiation
+  REQUIRE(out.send.size() == 1);  // the rekey initiation
   w.push(a.address, std::move(out), a);
   w.run();
   REQUIRE(transfer(a, b, "second", w.now_us) == DropReason::none);
@@ -347,7 +347,7 @@ TEST_CASE("handshake manager: half-open XX responders are bounded, newest surviv
     w.connect(a, b);
   }
   // Deliver every message 1, then hold b's responses until all are in.
-  std::vector<std::pair<Address, OutPacket>> initiations(w.queue.begin(), w.queue.end());
+  std::vector<std::pair<Address, Datagram>> initiations(w.queue.begin(), w.queue.end());
   w.queue.clear();
   for (auto& [from, p] : initiations) {
     w.deliver(from, p);
@@ -388,9 +388,9 @@ TEST_CASE("handshake manager: first contact by address (XX probe) learns the res
   w.add(a, b);
   auto out = a.manager->connect_address(b.address, w.now_us, w.wall_us);
   REQUIRE(out);
-  REQUIRE(out->packets.size() == 1);
+  REQUIRE(out->send.size() == 1);
   CHECK(a.manager->probe_in_flight(b.address));
-  const auto d = wire::decode_packet(out->packets[0].bytes);
+  const auto d = wire::decode_packet(out->send[0].bytes);
   REQUIRE(d.ok());
   CHECK(d.header.destination.is_zero());  // nobody's NodeId is known yet
   w.push(a.address, std::move(*out), a);
@@ -452,8 +452,8 @@ HandshakeManagerConfig twin_config(TwinPolicy policy, uint64_t boot = 0) {
 }
 
 // The responder's twin notices in w.sent, in order.
-std::vector<OutPacket> notices_sent(const World& w) {
-  std::vector<OutPacket> out;
+std::vector<Datagram> notices_sent(const World& w) {
+  std::vector<Datagram> out;
   for (const auto& [from, p] : w.sent) {
     if (p.bytes.size() > 3 && p.bytes[3] == static_cast<uint8_t>(wire::PacketType::twin_notice)) out.push_back(p);
   }
@@ -477,7 +477,7 @@ size_t twin_events(const Node& n) {
 // Recomputes a notice's trailing mac: BLAKE2b-128 keyed by the mac1 key
 // over header AAD || body without the mac. memcpy, not insert: gcc 12's
 // -Warray-bounds misfires on vector::insert from the 54-byte AAD array.
-void remac(OutPacket& p, const Psk& psk) {
+void remac(Datagram& p, const Psk& psk) {
   std::vector<uint8_t> mac_input(p.bytes.size() - kMacBytes);
   wire::HeaderBytes aad{};
   wire::header_aad(std::span<const uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes), aad);
@@ -490,7 +490,7 @@ void remac(OutPacket& p, const Psk& psk) {
 
 // Builds a twin notice from its parts (docs/protocol.md, "twin_notice"):
 // the test's independent statement of the format.
-OutPacket craft_notice(const Identity& signer, const NodeId& responder, const Psk& psk, const Address& to,
+Datagram craft_notice(const Identity& signer, const NodeId& responder, const Psk& psk, const Address& to,
                        const NodeId& initiator, uint32_t initiator_index, const Address& holder,
                        uint64_t holder_boot, const Mac& binding) {
   wire::PacketHeader h;
@@ -499,7 +499,7 @@ OutPacket craft_notice(const Identity& signer, const NodeId& responder, const Ps
   h.destination = initiator;
   h.session_id = initiator_index;
   h.payload_length = static_cast<uint16_t>(kTwinNoticeBytes);
-  OutPacket p{to, std::vector<uint8_t>(wire::kHeaderBytes + kTwinNoticeBytes)};
+  Datagram p{to, std::vector<uint8_t>(wire::kHeaderBytes + kTwinNoticeBytes)};
   wire::encode_header(h, std::span<uint8_t, wire::kHeaderBytes>(p.bytes.data(), wire::kHeaderBytes));
   uint8_t* body = p.bytes.data() + wire::kHeaderBytes;
   for (int i = 0; i < 4; ++i) body[i] = static_cast<uint8_t>(holder.ipv4 >> (8 * i));
@@ -618,7 +618,7 @@ TEST_CASE("handshake manager twins: prefer_newest gives the session to the fresh
 TEST_CASE("handshake manager twins: a replay from the holder's own address stays unanswered", "[crypto][hsm][twins]") {
   TwinSetup s(TwinPolicy::prefer_oldest, 1, 2);
   const size_t notices = notices_sent(s.w).size();
-  OutPacket first_initiation;
+  Datagram first_initiation;
   for (const auto& [from, p] : s.w.sent) {
     if (from == s.h.address) {
       first_initiation = p;
@@ -635,7 +635,7 @@ TEST_CASE("handshake manager twins: forged, tampered, unbound and replayed notic
           "[crypto][hsm][twins]") {
   TwinSetup s(TwinPolicy::prefer_oldest, 1, 2);
   REQUIRE(notices_sent(s.w).size() == 1);
-  const OutPacket genuine = notices_sent(s.w)[0];
+  const Datagram genuine = notices_sent(s.w)[0];
   const Address from = s.r.address;
   // The crafted notice from the documented format equals the responder's.
   const Mac binding = last_mac1(s.w, s.t.address);
@@ -663,8 +663,8 @@ TEST_CASE("handshake manager twins: forged, tampered, unbound and replayed notic
   s.w.now_us += 2 * kMicrosPerSecond;
   auto retry = s.t.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
   REQUIRE(retry);
-  REQUIRE(retry->packets.size() == 1);
-  s.w.sent.emplace_back(s.t.address, retry->packets[0]);  // not delivered: the notices below answer it
+  REQUIRE(retry->send.size() == 1);
+  s.w.sent.emplace_back(s.t.address, retry->send[0]);  // not delivered: the notices below answer it
   const Mac binding2 = last_mac1(s.w, s.t.address);
   const uint32_t index2 = last_initiation_index(s.w, s.t.address);
   SECTION("signed by another key") {
@@ -675,15 +675,15 @@ TEST_CASE("handshake manager twins: forged, tampered, unbound and replayed notic
     CHECK(twin_events(s.t) == 1);
   }
   SECTION("tampered") {
-    OutPacket p = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
+    Datagram p = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
                                s.h.address, 1, binding2);
     p.bytes[wire::kHeaderBytes + 6] ^= 1;  // holder boot: the mac no longer matches
     s.w.deliver(from, p);
     CHECK(count_drops(s.t, DropReason::bad_cookie) == 1);
     // Re-MACed by a PSK holder (an insider): the signature still fails.
-    OutPacket forged = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
+    Datagram forged = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(), index2,
                                     s.h.address, 1, binding2);
-    OutPacket other_boot = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(),
+    Datagram other_boot = craft_notice(s.r.identity, s.r.identity.node_id(), psk_of(9), s.t.address, s.id(),
                                         index2, s.h.address, 99, binding2);
     // Splice: other_boot's fields with forged's signature, re-MACed.
     std::memcpy(other_boot.bytes.data() + wire::kHeaderBytes + kTwinNoticeSignedBytes,
@@ -697,7 +697,7 @@ TEST_CASE("handshake manager twins: forged, tampered, unbound and replayed notic
                                    s.h.address, 1, binding2));
     CHECK(count_drops(s.t, DropReason::bad_cookie) == 2);
     // Truncated.
-    OutPacket short_notice = forged;
+    Datagram short_notice = forged;
     short_notice.bytes.resize(short_notice.bytes.size() - 1);
     short_notice.bytes[52] = static_cast<uint8_t>(kTwinNoticeBytes - 1);
     s.w.deliver(from, short_notice);
@@ -717,18 +717,18 @@ TEST_CASE("handshake manager twins: at most one notice per NodeId per kTwinNotic
     REQUIRE(transfer(s.h, s.r, "holder stays live", s.w.now_us) == DropReason::none);
     auto out = s.t.manager->connect(s.r.identity.node_id(), s.w.now_us, s.w.wall_us, true);
     REQUIRE(out);
-    REQUIRE(out->packets.size() == 1);
-    const auto d = wire::decode_packet(out->packets[0].bytes);
+    REQUIRE(out->send.size() == 1);
+    const auto d = wire::decode_packet(out->send[0].bytes);
     return s.r.manager->on_handshake_packet(s.t.address, d, s.w.now_us, s.w.wall_us);
   };
   const HandshakeOutput early = retry(kTwinNoticeIntervalUs / 2 + 1);  // connect(force) needs retry_initial / 2
   CHECK(early.drop == DropReason::twin_refused);
   CHECK(early.twin_notice == TwinNoticeOutcome::suppressed);
-  CHECK(early.packets.empty());
+  CHECK(early.send.empty());
   const HandshakeOutput later = retry(kTwinNoticeIntervalUs / 2);
   CHECK(later.drop == DropReason::twin_refused);
   CHECK(later.twin_notice == TwinNoticeOutcome::sent);
-  CHECK(later.packets.size() == 1);
+  CHECK(later.send.size() == 1);
 }
 
 TEST_CASE("handshake manager twins: once the holder is silent for stale_grace_us the twin takes over, "
@@ -813,10 +813,10 @@ TEST_CASE("handshake manager: next_deadline_us includes rekeys, and tick moves i
         established_us + (session.rekey_after_us + session.reject_after_us) / 2);
   w.now_us = a.manager->next_deadline_us() - 1;
   HandshakeOutput early = a.manager->tick(w.now_us, w.wall_us);
-  CHECK(early.packets.empty());
+  CHECK(early.send.empty());
   w.now_us += 1;
   HandshakeOutput due = a.manager->tick(w.now_us, w.wall_us);
-  REQUIRE(due.packets.size() == 1);  // the rekey initiation
+  REQUIRE(due.send.size() == 1);  // the rekey initiation
   CHECK(a.manager->handshake_in_flight(b.identity.node_id()));
   CHECK(a.manager->next_deadline_us() > w.now_us);
   CHECK(a.manager->next_deadline_us() <= w.now_us + HandshakeManagerConfig{}.retry_initial_us * 4 / 3);

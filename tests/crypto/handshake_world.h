@@ -40,8 +40,8 @@ struct Node {
 
 struct World {
   std::map<Address, Node*> nodes;
-  std::deque<std::pair<Address, OutPacket>> queue;  // (from, packet)
-  std::vector<std::pair<Address, OutPacket>> sent;   // every packet ever sent (attacker's view)
+  std::deque<std::pair<Address, Datagram>> queue;  // (from, packet)
+  std::vector<std::pair<Address, Datagram>> sent;   // every packet ever sent (attacker's view)
   int64_t now_us = 1'000'000;
   int64_t wall_us = 1'700'000'000'000'000;
 
@@ -51,12 +51,12 @@ struct World {
   void push(const Address& from, HandshakeOutput out, Node& at) {
     for (auto& e : out.events) at.events.push_back(e);
     if (out.drop != DropReason::none) at.drops.push_back(out.drop);
-    for (auto& p : out.packets) {
+    for (auto& p : out.send) {
       sent.emplace_back(from, p);
       queue.emplace_back(from, std::move(p));
     }
   }
-  void deliver(const Address& from, const OutPacket& p) {
+  void deliver(const Address& from, const Datagram& p) {
     auto it = nodes.find(p.to);
     if (it == nodes.end()) return;
     Node& n = *it->second;

@@ -29,7 +29,7 @@ struct Pair {
     b.sessions(id_of(1)).install_confirmed(Session(SessionKeys{k2, k1}, index_b, index_a, false, 0, config), 0);
   }
 };
-DropReason deliver(SessionTable& to, const OutPacket& p, NodeId& from, const Address& source, int64_t now_us,
+DropReason deliver(SessionTable& to, const Datagram& p, NodeId& from, const Address& source, int64_t now_us,
                    std::vector<uint8_t>& plain, size_t& n) {
   const auto d = wire::decode_packet(p.bytes);
   REQUIRE(d.ok());

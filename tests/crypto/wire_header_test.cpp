@@ -120,8 +120,8 @@ TEST_CASE("wire: drop reasons have distinct metric names", "[wire]") {
   drops.count(DropReason::replay);
   drops.count(DropReason::bad_magic);
   CHECK(drops.value(DropReason::replay) == 2);
-  CHECK(metrics.value("meshd_packets_dropped_total{reason=\"replay\"}") == 2);
-  CHECK(metrics.value("meshd_packets_dropped_total{reason=\"bad_magic\"}") == 1);
+  CHECK(metrics.value(wire::metric::kPacketsDropped, DropReason::replay) == 2);
+  CHECK(metrics.value(wire::metric::kPacketsDropped, DropReason::bad_magic) == 1);
   CHECK(metrics.counters().size() == kDropReasonCount - 1);
 }
 

@@ -25,6 +25,8 @@
 
 #include "core/crypto/handshake_manager.h"
 #include "core/node/config.h"
+#include "core/node/node.h"
+#include "core/transport/transport_machine.h"
 #include "io/control.h"
 #include "io/fd.h"
 #include "tests/io/io_test_util.h"
@@ -280,7 +282,7 @@ class TestMember {
     REQUIRE(out);
     std::optional<meshd::NodeId> peer;
     auto handle = [&](meshd::crypto::HandshakeOutput& o) {
-      for (const auto& p : o.packets) send_raw(p.to.port, p.bytes);
+      for (const auto& p : o.send) send_raw(p.to.port, p.bytes);
       for (const auto& e : o.events) {
         if (e.kind == meshd::crypto::HandshakeEventKind::established) peer = e.peer;
       }
@@ -395,16 +397,19 @@ TEST_CASE("meshd: garbage, replayed and forged datagrams are dropped and counted
     auto m = meshd::io::control_call(nodes[0].socket(), {{"cmd", "metrics"}}, 1000);
     return m ? series_value((*m)["text"], series) : -1;
   };
-  const std::string drops = "meshd_packets_dropped_total{reason=\"";
+  const auto drops = [&](meshd::wire::DropReason r) { return metric(meshd::wire::metric::kPacketsDropped.series(r)); };
+  using meshd::wire::DropReason;
   REQUIRE(poll_until([&] {
-    return metric(drops + "replay\"}") >= 1 && metric(drops + "auth_failure\"}") >= 1 &&
-           metric(drops + "bad_magic\"}") >= 1 && metric(drops + "truncated\"}") >= 1 &&
-           metric(drops + "unknown_session\"}") >= 1;
+    return drops(DropReason::replay) >= 1 && drops(DropReason::auth_failure) >= 1 &&
+           drops(DropReason::bad_magic) >= 1 && drops(DropReason::truncated) >= 1 &&
+           drops(DropReason::unknown_session) >= 1;
   }));
-  CHECK(metric("meshd_node_dropped_total{reason=\"unknown_protocol\"}") == 1);  // only the authentic copy
+  CHECK(metric(std::string(meshd::Node::kDroppedUnknownProtocol.series)) == 1);  // only the authentic copy
   // The mesh keeps working: SWIM still flows both ways after the attack.
-  const int64_t delivered = metric("meshd_transport_delivered_total");
-  CHECK(poll_until([&] { return metric("meshd_transport_delivered_total") > delivered + 10; }));
+  const std::string delivered_series(
+      meshd::transport::metric::transport_key(meshd::transport::TransportCount::delivered).series);
+  const int64_t delivered = metric(delivered_series);
+  CHECK(poll_until([&] { return metric(delivered_series) > delivered + 10; }));
   CHECK(both_up());
   for (auto& p : procs) p->signal(SIGTERM);
   for (auto& p : procs) CHECK(p->wait_exit() != -1);

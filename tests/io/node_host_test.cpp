@@ -36,7 +36,7 @@ TEST_CASE("NodeHost: a working Env over real sockets and files", "[io][host]") {
   REQUIRE(run_until((*host)->loop(), [&] { return done; }));
   CHECK(got == std::vector<uint8_t>{'p', 'i', 'n', 'g'});
   CHECK(meshd::read_file(env.disk, "seen", 16).value() == got);
-  CHECK(env.metrics.value("meshd_udp_received_datagrams_total") == 1);
+  CHECK(env.metrics.value(meshd::io::metric::kUdpReceivedDatagrams) == 1);
 }
 
 TEST_CASE("NodeHost: bind failure is reported", "[io][host]") {

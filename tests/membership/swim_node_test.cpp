@@ -212,7 +212,7 @@ TEST_CASE("node: SWIM runs over the encrypted transport, answers 'members', leav
   REQUIRE(members["members"].size() == n - 1);
   for (const auto& m : members["members"]) CHECK(m["status"] == "alive");
   CHECK(n0.handle_control({{"cmd", "status"}})["membership"]["self"]["id"] == members["self"]["id"]);
-  CHECK(world.metrics(0).value("meshd_node_dropped_total{reason=\"unknown_protocol\"}") == 0);
+  CHECK(world.metrics(0).value(Node::kDroppedUnknownProtocol) == 0);
   CHECK(world.metrics(0).value(metric::kSwimDropped, SwimDrop::sender_mismatch) == 0);
   CHECK(world.metrics(0).value(metric::kSwimReceived) > 0);
   // Every alive update was signed and verified; none failed.

@@ -15,6 +15,7 @@
 // (docs/membership.md, "Twins").
 #include <catch2/catch.hpp>
 
+#include "core/transport/transport_machine.h"
 #include "core/env/disk.h"
 #include "core/membership/swim_service.h"
 #include "sim/scenario/node_service.h"
@@ -138,13 +139,13 @@ TEST_CASE("node twins (encrypted): the peers' transports apply the policy and te
     REQUIRE(mesh.node(3).swim()->member().id() == id0);
     CHECK(mesh.node(3).swim()->member().self().instance == 2);  // node 0's boot count + 1
     mesh.world.run_until(mesh.world.now_us() + 20'000'000);
-    const auto notices = [&](size_t i, std::string_view result) {
-      return mesh.world.metrics(i).value("meshd_transport_twin_notices_total{result=\"" + std::string(result) + "\"}");
+    const auto notices = [&](size_t i, transport::TransportCount result) {
+      return mesh.world.metrics(i).value(transport::metric::transport_key(result));
     };
     const auto conflicts = [&](size_t i) {
       return mesh.world.metrics(i).value(metric::kSecurityEvents, metric::SecurityEvent::identity_conflict);
     };
-    CHECK(notices(1, "sent") + notices(2, "sent") > 0);
+    CHECK(notices(1, transport::TransportCount::twin_notices_sent) + notices(2, transport::TransportCount::twin_notices_sent) > 0);
 
     if (policy != IdentityPolicy::allow_concurrent) {
       // prefer_newest: the peers hand the session to the fresher copy and
@@ -155,7 +156,7 @@ TEST_CASE("node twins (encrypted): the peers' transports apply the policy and te
       CHECK(mesh.node(loser).displaced());
       CHECK(mesh.node(loser).stopped());
       CHECK_FALSE(mesh.node(winner).displaced());
-      CHECK(notices(loser, "received") >= 1);
+      CHECK(notices(loser, transport::TransportCount::twin_notices_received) >= 1);
       CHECK(conflicts(loser) >= 1);
       for (size_t i = 1; i <= 2; ++i) {
         REQUIRE(mesh.view(i, id0) != nullptr);
@@ -168,9 +169,9 @@ TEST_CASE("node twins (encrypted): the peers' transports apply the policy and te
     // refused (and told so), logged once per holder, not displaced.
     CHECK_FALSE(mesh.node(0).displaced());
     CHECK_FALSE(mesh.node(3).displaced());
-    CHECK(notices(3, "received") >= 1);
+    CHECK(notices(3, transport::TransportCount::twin_notices_received) >= 1);
     CHECK(conflicts(3) == 1);
-    CHECK(mesh.world.metrics(1).value("meshd_packets_dropped_total{reason=\"twin_refused\"}") > 0);
+    CHECK(mesh.world.metrics(1).value(wire::metric::kPacketsDropped, wire::DropReason::twin_refused) > 0);
     for (size_t i = 1; i <= 2; ++i) {
       REQUIRE(mesh.view(i, id0) != nullptr);
       CHECK(mesh.view(i, id0)->status == MemberStatus::alive);

@@ -100,11 +100,14 @@ struct Mesh {
     });
   }
   void run_for_ms(int64_t ms) { world.run_until(world.now_us() + ms * 1000); }
+  // Series by typed key only (count_key, metric::kPacketsDropped.series).
   uint64_t metric(size_t i, std::string_view series) {
     return static_cast<uint64_t>(world.metrics(i).value(series));
   }
   sim::World world;
 };
+
+std::string_view count_key(TransportCount c) { return metric::transport_key(c).series; }
 
 }  // namespace
 
@@ -119,8 +122,8 @@ TEST_CASE("transport: IK with configured keys establishes and delivers both ways
   m.run_for_ms(100);
   REQUIRE(m.at(0).received.size() == 1);
   CHECK(m.at(0).received[0].text == "back");
-  CHECK(m.metric(0, "meshd_handshakes_completed_total") == 1);
-  CHECK(m.metric(1, "meshd_handshakes_completed_total") == 1);
+  CHECK(m.metric(0, count_key(TransportCount::handshakes_completed)) == 1);
+  CHECK(m.metric(1, count_key(TransportCount::handshakes_completed)) == 1);
   for (size_t i = 0; i < 2; ++i) {
     for (size_t r = 1; r < wire::kDropReasonCount; ++r) CHECK(m.at(i).transport.dropped(DropReason(r)) == 0);
   }
@@ -158,7 +161,7 @@ TEST_CASE("transport: the per-peer queue is bounded while the handshake runs", "
     CHECK(m.at(0).transport.queued(m.world.address_of(1)) == kQueuedPacketsPerPeerMax);
   });
   m.run_for_ms(100);
-  CHECK(m.metric(0, "meshd_transport_queue_dropped_total{reason=\"overflow\"}") == 5);
+  CHECK(m.metric(0, count_key(TransportCount::queue_overflow)) == 5);
   REQUIRE(m.at(1).received.size() == kQueuedPacketsPerPeerMax);
   // The first 16 went out (the simulated link may reorder them).
   std::set<std::string> got, want;
@@ -197,7 +200,7 @@ TEST_CASE("transport: hostile datagrams are dropped and counted by reason", "[tr
   CHECK(t1.dropped(DropReason::replay) == 1);
   CHECK(t1.dropped(DropReason::auth_failure) == 1);
   CHECK(t1.dropped(DropReason::truncated) == 2);  // the cut copy and the 10-byte garbage
-  CHECK(m.metric(1, "meshd_packets_dropped_total{reason=\"replay\"}") == 1);
+  CHECK(m.metric(1, metric::kPacketsDropped.series(DropReason::replay)) == 1);
   CHECK(m.at(0).transport.dropped(DropReason::not_for_us) == 1);
   CHECK(m.at(0).received.empty());
 }
@@ -222,7 +225,7 @@ TEST_CASE("transport: after a rekey the previous session opens in-flight packets
   const auto* after = m.at(0).transport.handshakes().sessions(m.at(1).transport.identity().node_id());
   REQUIRE(after->current());
   CHECK(after->current()->remote_index() != old_index);
-  CHECK(m.metric(0, "meshd_handshakes_completed_total") == 2);
+  CHECK(m.metric(0, count_key(TransportCount::handshakes_completed)) == 2);
   const Address to1 = m.world.address_of(1);
   const size_t delivered_before = m.at(1).received.size();
   m.world.at(m.world.now_us(), [&] { (void)m.world.transmit(0, to1, m.at(0).net.held[0]); });
@@ -303,7 +306,7 @@ TEST_CASE("transport: idle entries of unconfigured peers are evicted and counted
   m.run_for_ms(config.peer_idle_timeout_us / 1000 + 1000);
   for (size_t i = 0; i < 2; ++i) {
     CHECK(m.at(i).transport.peer_entries() == 0);
-    CHECK(m.metric(i, "meshd_transport_peers_evicted_total{reason=\"idle\"}") == 1);
+    CHECK(m.metric(i, count_key(TransportCount::peers_evicted_idle)) == 1);
   }
   CHECK_FALSE(m.at(0).transport.peer_id(m.world.address_of(1)).has_value());
   // An evicted peer is only forgotten by address: the next send reaches it.
@@ -320,6 +323,6 @@ TEST_CASE("transport: configured peers are never evicted", "[transport][limits]"
   m.send(0, "hello");
   m.run_for_ms(config.peer_idle_timeout_us / 1000 * 2);
   CHECK(m.at(0).transport.peer_entries() == 1);
-  CHECK(m.metric(0, "meshd_transport_peers_evicted_total{reason=\"idle\"}") == 0);
+  CHECK(m.metric(0, count_key(TransportCount::peers_evicted_idle)) == 0);
   CHECK(m.at(0).transport.peer_id(m.world.address_of(1)).has_value());
 }
