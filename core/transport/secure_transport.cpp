@@ -305,6 +305,7 @@ void SecureTransport::handle(crypto::HandshakeOutput& out) {
           MESHD_ASSERT(it->second.queue.empty());
         }
         env_.log.debug("handshake_failed", {{"peer", e.address.to_string()}});
+        if (refusal_observer_) refusal_observer_(e.address, DropReason::none);
         break;
       }
       case crypto::HandshakeEventKind::peer_key_learned:
@@ -334,6 +335,7 @@ void SecureTransport::on_datagram(const Address& from, std::span<const uint8_t> 
   const int64_t now_us = env_.clock.monotonic_us();
   crypto::HandshakeOutput out = manager_.on_handshake_packet(from, packet, now_us, env_.clock.wall_us());
   drops_.count(out.drop);
+  if (out.drop != DropReason::none && refusal_observer_) refusal_observer_(from, out.drop);
   handle(out);
   // An initiation addressed to a NodeId that is not ours: the sender holds
   // a stale identity for us (we were wiped and re-keyed). If it is also

@@ -136,6 +136,12 @@ class SecureTransport final : public Network {
   // Called (loop context) for every authenticated twin notice.
   using TwinHandler = std::function<void(const crypto::TwinNotice&)>;
   void set_twin_handler(TwinHandler handler) { twin_handler_ = std::move(handler); }
+  // Operator evidence (meshd's logs; never behaviour): called for every
+  // handshake packet refused (the drop reason and its source) and for
+  // every handshake attempt that ended without a session (reason
+  // wire::DropReason::none: it timed out unanswered). Unset: nothing.
+  using HandshakeRefusalObserver = std::function<void(const Address& from, wire::DropReason reason)>;
+  void set_handshake_refusal_observer(HandshakeRefusalObserver observer) { refusal_observer_ = std::move(observer); }
 
   // Key rotation: the new identity (same NodeId) and the archive holding
   // the old key; live sessions continue, new handshakes use the new key.
@@ -194,6 +200,7 @@ class SecureTransport final : public Network {
   wire::DropCounters drops_;
   ReceiveHandler handler_;
   TwinHandler twin_handler_;
+  HandshakeRefusalObserver refusal_observer_;
   TransportObserver* observer_ = nullptr;
   std::map<Address, PeerState> peers_;
   std::map<NodeId, Address> address_of_;
