@@ -243,7 +243,11 @@ TEST_CASE("meshctl: talks to a running meshd; exit codes", "[io][integration]") 
   CHECK(code == 1);
   CHECK(err.find("absent.sock") != std::string::npos);
 
+  // Without --socket (and $MESHCTL_SOCKET): the packaged node's socket.
   std::tie(code, out, err) = meshctl({"status"});
+  CHECK(code == 1);
+  CHECK(err.find("/var/lib/meshd/control.sock") != std::string::npos);
+  std::tie(code, out, err) = meshctl({"status", "--socket"});
   CHECK(code == 2);
   CHECK(err.find("--socket") != std::string::npos);
 
