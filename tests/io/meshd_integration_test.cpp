@@ -38,20 +38,6 @@ using nlohmann::json;
 
 namespace {
 
-// SWIM at test speed: a crash is declared failed within a few seconds.
-const json kFastMembership = {{"protocol_period_ms", 200}, {"probe_timeout_ms", 80}, {"gossip_interval_ms", 50},
-                              {"push_pull_interval_ms", 1000}, {"join_retry_ms", 200}};
-
-// The member status (`meshctl peers`: alive, suspect, failed, left,
-// unknown) `node` reports, by peer name; empty if unreachable.
-std::map<std::string, std::string> peer_states(const NodeSpec& node) {
-  std::map<std::string, std::string> out;
-  auto status = meshd::io::control_call(node.socket(), {{"cmd", "status"}}, 1000);
-  if (!status || !status->contains("peers")) return out;
-  for (const json& p : (*status)["peers"]) out[p["name"].get<std::string>()] = p["status"];
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("meshd: three nodes detect a kill -9 and a restart", "[io][integration]") {
@@ -87,11 +73,7 @@ TEST_CASE("meshd: three nodes detect a kill -9 and a restart", "[io][integration
     return true;
   };
   // On failure, show what the nodes logged.
-  auto logs = [&] {
-    std::string out;
-    for (const NodeSpec& n : nodes) out += "--- " + n.name + " stderr:\n" + slurp(n.log_path());
-    return out;
-  };
+  auto logs = [&] { return all_logs(nodes); };
   if (!poll_until([&] {
         return all_see({1, 2}, "n1", "alive") && all_see({0, 2}, "n2", "alive") && all_see({0, 1}, "n3", "alive");
       })) {

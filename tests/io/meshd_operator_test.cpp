@@ -29,9 +29,6 @@ using nlohmann::json;
 
 namespace {
 
-const json kFastMembership = {{"protocol_period_ms", 200}, {"probe_timeout_ms", 80}, {"gossip_interval_ms", 50},
-                              {"push_pull_interval_ms", 1000}, {"join_retry_ms", 200}};
-
 const std::string kMeshsimBin = MESHD_BINARY_DIR "/tools/meshsim";
 const std::string kMeshlogBin = MESHD_BINARY_DIR "/tools/meshlog";
 
@@ -53,14 +50,6 @@ std::unique_ptr<Process> start(const NodeSpec& n, std::vector<std::string> extra
   auto p = std::make_unique<Process>(argv, n.log_path());
   REQUIRE(p->running());
   return p;
-}
-
-std::map<std::string, std::string> peer_states(const NodeSpec& node) {
-  std::map<std::string, std::string> out;
-  auto status = meshd::io::control_call(node.socket(), {{"cmd", "status"}}, 1000);
-  if (!status || !status->contains("peers")) return out;
-  for (const json& p : (*status)["peers"]) out[p["name"].get<std::string>()] = p["status"];
-  return out;
 }
 
 // Every line of a meshd stderr file: parsed, in order.
@@ -277,11 +266,7 @@ TEST_CASE("meshd: SIGHUP and meshctl reload apply live fields, refuse the rest",
   write_config(nodes[2], node_config(nodes[2], json::array(), psk));
   std::vector<std::unique_ptr<Process>> procs;
   for (const NodeSpec& n : nodes) procs.push_back(start(n));
-  auto logs = [&] {
-    std::string out;
-    for (const NodeSpec& n : nodes) out += "--- " + n.name + ":\n" + slurp(n.log_path());
-    return out;
-  };
+  auto logs = [&] { return all_logs(nodes); };
   if (!poll_until([&] { return peer_states(nodes[0])["n2"] == "alive" && peer_states(nodes[1])["n1"] == "alive"; })) {
     FAIL("n1/n2 did not come up\n" << logs());
   }
@@ -395,6 +380,31 @@ TEST_CASE("meshd: keys shown, pinned and rotated live", "[io][operator]") {
   CHECK(events(nodes[0].log_path(), "key_rotated").size() == 2);
   CHECK(peer_states(nodes[1])["n1"] == "alive");
   stop_all(procs, nodes);
+  // An exposed key file stops the start (exit 1, naming the field); the
+  // promised remedy, `meshd key rotate`, works offline and the node starts.
+  const std::string key_file = nodes[0].dir + "/node.key";
+  REQUIRE(::chmod(key_file.c_str(), 0644) == 0);
+  const std::string exposed_log = tmp.sub("exposed.stderr");
+  Process exposed({kMeshd, "--config", nodes[0].config_path}, exposed_log);
+  const int exposed_status = exposed.wait_exit();
+  REQUIRE(exposed_status != -1);
+  CHECK(exit_code_of(exposed_status) == 1);
+  const auto start_failed = events(exposed_log, "node_start_failed");
+  REQUIRE(start_failed.size() == 1);
+  CHECK(start_failed[0]["fields"]["field"] == "security.identity");
+  CHECK(start_failed[0]["fields"]["file"] == nodes[0].config_path);
+  CHECK(start_failed[0]["fields"]["error"].get<std::string>().find("rotate") != std::string::npos);
+  check_log_schema(exposed_log);
+  auto offline = meshd::test::run_command(kMeshd + " key rotate --config " + nodes[0].config_path + " 2>/dev/null");
+  REQUIRE(offline.code == 0);
+  CHECK(json::parse(offline.out)["node_id"] == key["node_id"]);
+  struct stat key_stat {};
+  REQUIRE(::stat(key_file.c_str(), &key_stat) == 0);
+  CHECK((key_stat.st_mode & 077) == 0);
+  procs.clear();
+  procs.push_back(start(nodes[0]));
+  CHECK(poll_until([&] { return meshctl(nodes[0], "status").code == 0; }));
+  stop_all(procs, {nodes[0]});
   // identity_created exactly once (by `key generate` for n1, at first start for n2).
   CHECK(events(nodes[0].log_path(), "identity_created").empty());
   CHECK(events(nodes[1].log_path(), "identity_created").size() == 1);
@@ -416,11 +426,7 @@ TEST_CASE("meshd: verdicts carry evidence, meshctl why, a wrong PSK says why", "
   write_config(nodes[3], rogue);
   std::vector<std::unique_ptr<Process>> procs;
   for (const NodeSpec& n : nodes) procs.push_back(start(n));
-  auto logs = [&] {
-    std::string out;
-    for (const NodeSpec& n : nodes) out += "--- " + n.name + ":\n" + slurp(n.log_path());
-    return out;
-  };
+  auto logs = [&] { return all_logs(nodes); };
   if (!poll_until([&] { return peer_states(nodes[0])["n3"] == "alive" && peer_states(nodes[1])["n3"] == "alive"; })) {
     FAIL("mesh did not come up\n" << logs());
   }

@@ -1,5 +1,7 @@
 #include "tools/meshd/key_cmd.h"
 
+#include <sys/stat.h>
+
 #include <cstdio>
 
 #include "core/crypto/key_archive.h"
@@ -80,6 +82,18 @@ int key_command(const std::string& verb, const std::string& config_path, io::Jso
       print(*live);
       return kExitOk;
     }
+  }
+  if (verb == "rotate" && exists && !exists->private_to_owner) {
+    // The remedy meshd names for an exposed key file ("chmod 600 it, or
+    // rotate the key"): rotating makes the exposed key the archived one,
+    // which stops being accepted after security.archive_grace_s.
+    const std::string path = config.data_dir + "/" + options.key_file;
+    if (::chmod(path.c_str(), 0600) != 0) {
+      log.error("key_file_unreadable", {{"file", path}, {"error", "chmod 600 failed"}});
+      return kExitRuntimeError;
+    }
+    log.warn("key_file_permissions_fixed", {{"file", path}, {"mode", "0600"},
+                                            {"why", "the key was readable by others: rotating it"}});
   }
   Random random(io::entropy_key());
   RandomStream rng = random.stream("crypto", "identity");

@@ -170,7 +170,12 @@ int serve(io::NodeHost& host, Node& node, const LoadedConfig& loaded, const Serv
     return kExitRuntimeError;
   }
   if (Status s = node.start(); !s) {
-    log.error("node_start_failed", {{"error", s.to_string()}});
+    // A refused key (exposed, corrupt, cloned) is the config's
+    // security.identity; anything else the node's data directory.
+    const bool key = s.message().find("key") != std::string::npos || s.code() == Errc::permission;
+    const std::string field = key ? "security.identity" : "data_dir";
+    log.error("node_start_failed", {{"file", options.config_path}, {"line", config_line_of(loaded.text, field)},
+                                    {"field", field}, {"error", s.to_string()}});
     return kExitRuntimeError;
   }
   std::map<std::pair<Address, wire::DropReason>, RefusalLog> refusals;
