@@ -32,16 +32,16 @@ std::string format_utc_ms(int64_t wall_us) {
 std::string JsonLog::format(LogLevel level, std::string_view event,
                             const nlohmann::json& fields) const {
   nlohmann::ordered_json line;
-  line["ts"] = format_utc_ms(clock_.wall_us());
+  line["time"] = format_utc_ms(clock_.wall_us());
   line["level"] = std::string(log_level_name(level));
   line["event"] = std::string(event);
+  line["node"] = node_.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(node_);
   if (fields.is_object()) {
-    for (const auto& [key, value] : fields.items()) {
-      const bool reserved = key == "ts" || key == "level" || key == "event";
-      line[reserved ? "field_" + key : key] = value;
-    }
-  } else if (!fields.is_null()) {
     line["fields"] = fields;
+  } else if (fields.is_null()) {
+    line["fields"] = nlohmann::ordered_json::object();
+  } else {
+    line["fields"] = {{"value", fields}};
   }
   return line.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
@@ -53,6 +53,7 @@ void JsonLog::write(LogLevel level, std::string_view event, const nlohmann::json
   // Logging must never take the node down: a failed write is dropped.
   (void)std::fwrite(text.data(), 1, text.size(), out_);
   (void)std::fflush(out_);
+  if (tap_) tap_(level, event, fields);
 }
 
 }  // namespace meshd::io

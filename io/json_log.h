@@ -1,11 +1,15 @@
 // JsonLog: the production meshd::Log — one JSON object per line.
 //
-// Line format: {"ts":"2026-11-22T05:38:37.123Z","level":"info",
-// "event":"peer_up", ...fields}. ts is wall time (Clock::wall_us) in UTC
-// with millisecond precision; keys appear in that order, then the event's
-// fields. Fields that are not a JSON object are logged under "fields"; a
-// field named ts/level/event is renamed "field_<name>" so it cannot forge
-// the envelope. Invalid UTF-8 in strings is replaced, never thrown on.
+// Line schema (stable; docs/operator.md, "Logs"): exactly these five keys,
+// in this order:
+//   {"time":"2026-11-22T05:38:37.123Z","level":"info","event":"member_failed",
+//    "node":"n1","fields":{...}}
+// time is wall time (Clock::wall_us) in UTC with millisecond precision;
+// level is debug|info|warn|error; event a stable snake_case name; node the
+// configured node name (null before the config is read); fields the
+// event's own object ({} if none; a non-object value is wrapped as
+// {"value": ...}). Fields live under "fields", so none can forge the
+// envelope. Invalid UTF-8 in strings is replaced, never thrown on.
 // Each line is written with one fwrite and flushed, so lines from one
 // process never interleave. Events below min_level are dropped.
 // Ownership: borrows the Clock and the FILE* (default stderr); both must
@@ -13,6 +17,7 @@
 #pragma once
 
 #include <cstdio>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -35,6 +40,11 @@ class JsonLog final : public Log {
   void write(LogLevel level, std::string_view event, const nlohmann::json& fields) override;
   void set_min_level(LogLevel level) { min_level_ = level; }
   LogLevel min_level() const { return min_level_; }
+  // The envelope's "node" (empty: null).
+  void set_node(std::string name) { node_ = std::move(name); }
+  // Sees every line written (after the level filter): meshd's verdict record.
+  using Tap = std::function<void(LogLevel, std::string_view event, const nlohmann::json& fields)>;
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
 
   // The line write() would emit, without the trailing newline (tests).
   std::string format(LogLevel level, std::string_view event, const nlohmann::json& fields) const;
@@ -43,6 +53,8 @@ class JsonLog final : public Log {
   const Clock& clock_;
   FILE* out_;
   LogLevel min_level_;
+  std::string node_;
+  Tap tap_;
 };
 
 }  // namespace meshd::io

@@ -86,6 +86,7 @@ Status EventLoop::watch_termination_signals(SignalCallback callback) {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);  // meshd: reload the config
   // Blocked so the default action (death) never runs; the signalfd then
   // reports them as readable data.
   if (::sigprocmask(SIG_BLOCK, &mask, &previous_signal_mask_) != 0) return status_from_errno(errno, "sigprocmask");

@@ -59,7 +59,7 @@ class EventLoop {
   void remove_fd(int fd);
   size_t fd_count() const { return fds_.size(); }
 
-  // Blocks SIGTERM and SIGINT for the process and delivers them through a
+  // Blocks SIGTERM, SIGINT and SIGHUP for the process and delivers them through a
   // signalfd to `callback` in loop context. Call once, before any thread.
   // The destructor restores the previous signal mask.
   Status watch_termination_signals(SignalCallback callback);

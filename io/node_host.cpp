@@ -25,7 +25,8 @@ Result<std::unique_ptr<NodeHost>> NodeHost::create(const NodeHostOptions& option
   auto network = UdpNetwork::open(*host->loop_, options.listen, host->metrics_);
   if (!network) return network.status();
   host->network_ = std::move(*network);
-  host->env_.reset(new Env{host->clock_, *host->network_, *host->disk_, host->random_,
+  host->counting_disk_ = std::make_unique<CountingDisk>(*host->disk_, host->metrics_);
+  host->env_.reset(new Env{host->clock_, *host->network_, *host->counting_disk_, host->random_,
                            *host->runtime_, host->log_, host->metrics_});
   return host;
 }

@@ -2,7 +2,8 @@
 //
 // Builds, in dependency order: RealClock, Metrics, JsonLog, Random (root
 // key from getrandom), Runtime, EventLoop, UdpNetwork (bound to the listen
-// address) and PosixDisk (the data directory), and bundles them into a
+// address) and PosixDisk (the data directory; the Env sees it through a
+// CountingDisk: meshd_disk_errors_total), and bundles them into a
 // meshd::Env for the node. tools/meshd composes it with core/node's Node
 // and the control socket; nothing here knows about node logic.
 // Errors: create() returns the first failing step's Status (bind failure,
@@ -17,6 +18,7 @@
 
 #include "core/env/env.h"
 #include "io/clock.h"
+#include "io/counting_disk.h"
 #include "io/json_log.h"
 #include "io/loop.h"
 #include "io/posix_disk.h"
@@ -58,6 +60,7 @@ class NodeHost {
   std::unique_ptr<EventLoop> loop_;
   std::unique_ptr<UdpNetwork> network_;
   std::unique_ptr<PosixDisk> disk_;
+  std::unique_ptr<CountingDisk> counting_disk_;  // the Env's disk: disk_ with meshd_disk_errors_total
   std::unique_ptr<Env> env_;
 };
 

@@ -22,6 +22,8 @@
 #                             tools/mutate/catalogue.json against the default sweeps; extra
 #                             arguments go to tools/mutate/mutate.py (--only ID, --budget-cpu S,
 #                             --report docs/testbed-power.md). Slow: tens of minutes
+#   bash tools/dev.sh deb     build the .deb (binaries, systemd unit, man pages, example
+#                             config; docs/operator.md, "Your first mesh")
 #
 # Every sub-command installs what it needs first (idempotent; skipped when all
 # packages are already present), so each is the only command needed.
@@ -139,6 +141,13 @@ case "$cmd" in
     ./build/default/meshd_tests "[raft]" || failed=1
     ./build/default/bench/bench_raft || failed=1
     exit "$failed"
+    ;;
+  deb)
+    # The .deb (packaging/packaging.cmake): binaries, systemd unit, sysusers,
+    # man pages, example config; written to build/default/meshd_*.deb.
+    install_deps
+    build default
+    (cd build/default && cpack -G DEB)
     ;;
   mutate)
     install_deps

@@ -9,6 +9,11 @@
 
 namespace meshd {
 [[noreturn]] void assert_fail(const char* expr, const char* file, int line, const char* msg);
+// Writes the report of a failed assertion before the abort; the default is
+// one plain-text line on stderr. meshd installs one that writes a JSON log
+// line (its stderr is JSON lines only). Set once at startup.
+using AssertReporter = void (*)(const char* expr, const char* file, int line, const char* msg);
+void set_assert_reporter(AssertReporter reporter);
 }  // namespace meshd
 
 #define MESHD_ASSERT(expr) \

@@ -257,4 +257,39 @@ std::optional<int64_t> SwimMember::suspicion_deadline_us(const NodeId& id) const
   return it->second.deadline_us;
 }
 
+std::optional<SuspicionEvidence> SwimMember::suspicion_evidence(const NodeId& id) const {
+  auto it = suspicions_.find(id);
+  if (it == suspicions_.end()) return std::nullopt;
+  const Suspicion& s = it->second;
+  MESHD_ASSERT(!s.confirmers.empty());
+  SuspicionEvidence e;
+  e.incarnation = s.incarnation;
+  e.since_us = s.start_us;
+  e.deadline_us = s.deadline_us;
+  e.accuser = s.confirmers.front();
+  e.confirmers.assign(s.confirmers.begin() + 1, s.confirmers.end());
+  e.expected_confirmations = s.bounds.expected_confirmations;
+  e.our_probe_failed = s.our_probe_failed;
+  e.indirect_probes = s.indirect_probes;
+  e.nacks_received = s.nacks_received;
+  e.verify_pings_left = s.verify_pings_left;
+  return e;
+}
+
+void SwimMember::reconfigure(const SwimConfig& config, std::vector<Address> seeds, int64_t now_us,
+                             SwimOutput& out) {
+  MESHD_ASSERT_MSG(config.members_max == config_.members_max && config.identity_policy == config_.identity_policy,
+                   "SwimMember::reconfigure: members_max and identity_policy are fixed for a life");
+  MESHD_ASSERT(seeds.size() <= kSeedsMax);
+  const std::vector<Address> before = std::move(seeds_);
+  config_ = config;
+  seeds_ = std::move(seeds);
+  if (leaving_ || displaced()) return;
+  for (const Address& seed : seeds_) {
+    if (seed == self_.address || std::find(before.begin(), before.end(), seed) != before.end()) continue;
+    send_full_state(seed, kPushPullRequest | kPushPullJoin, out);
+  }
+  (void)now_us;
+}
+
 }  // namespace meshd::membership

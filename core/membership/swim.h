@@ -257,6 +257,21 @@ struct SwimCounters {
   std::array<uint64_t, kSwimDropReasons> dropped{};
 };
 
+// Why we hold a member suspect: operator evidence for the verdict logs
+// and `meshctl why` (SwimService), never an input to behaviour.
+struct SuspicionEvidence {
+  uint64_t incarnation = 0;
+  int64_t since_us = 0;              // when we began suspecting (monotonic)
+  int64_t deadline_us = 0;           // when it expires into failed, as of now
+  NodeId accuser;                    // the first suspector (us: our own probe failed)
+  std::vector<NodeId> confirmers;    // independent confirmations after the accuser
+  uint32_t expected_confirmations = 0;
+  bool our_probe_failed = false;     // a probe of ours got no ack while it was suspect
+  uint32_t indirect_probes = 0;      // helpers asked (ping-req) in that probe
+  uint32_t nacks_received = 0;       // helpers that answered "could not reach it either"
+  uint32_t verify_pings_left = 0;    // suspicion_verify_pings still to send
+};
+
 class SwimMember {
  public:
   // The protocol shape (core/env/protocol.h).
@@ -309,6 +324,14 @@ class SwimMember {
   const SwimCounters& counters() const { return counters_; }
   // Current suspicion deadline of a member (tests, status); nullopt if none.
   std::optional<int64_t> suspicion_deadline_us(const NodeId& id) const;
+  // The evidence behind our suspicion of `id`; nullopt if we hold none.
+  std::optional<SuspicionEvidence> suspicion_evidence(const NodeId& id) const;
+  // Live reconfiguration (meshd's reload): the timing and gossip knobs take
+  // effect from each timer's next firing; `seeds` replaces the seed list
+  // and every seed not in the old list gets a join push-pull at once (a
+  // node added to the mesh is contacted without a restart). members_max
+  // and identity_policy cannot change live (asserted: the caller refuses).
+  void reconfigure(const SwimConfig& config, std::vector<Address> seeds, int64_t now_us, SwimOutput& out);
 
  private:
   struct Probe {
@@ -338,6 +361,10 @@ class SwimMember {
     uint32_t verify_pings_left = 0;  // suspicion_verify_pings not yet sent
     int64_t last_verify_ping_us = INT64_MIN / 2;
     bool final_ping_sent = false;    // the expiry was deferred once for a last ping
+    // Evidence only (suspicion_evidence()): our own failed probe of it.
+    bool our_probe_failed = false;
+    uint32_t indirect_probes = 0;
+    uint32_t nacks_received = 0;
   };
   struct Broadcast {
     MemberUpdate update;

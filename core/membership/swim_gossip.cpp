@@ -43,7 +43,9 @@ void SwimMember::send(const Address& to, SwimMessage m, SwimOutput& out,
   std::vector<uint8_t> bytes = encode(m, updates, &written, config_.datagram_bytes_max);
   MESHD_ASSERT(written <= updates.size() && bytes.size() <= config_.datagram_bytes_max);
   if (m.type == SwimType::gossip && written == 0) return;
-  const uint32_t limit = retransmit_limit(config_.retransmit_mult, active_count());
+  // At least one transmit: a leaving member whose peers are all gone or
+  // failed counts no active member (itself included) yet still sends.
+  const uint32_t limit = retransmit_limit(config_.retransmit_mult, std::max<size_t>(active_count(), 1));
   for (size_t k = 0; k < written; ++k) {
     if (carried[k]) ++broadcasts_[*carried[k]].transmits;
   }

@@ -130,6 +130,11 @@ void SwimMember::finish_probe(bool acked, int64_t now_us, SwimOutput& out) {
     suspect.origin = self_.id;
     merge(suspect, now_us, out);
   }
+  if (auto it = suspicions_.find(p.target); it != suspicions_.end()) {
+    it->second.our_probe_failed = true;
+    it->second.indirect_probes = p.nacks_expected;
+    it->second.nacks_received = p.nacks_received;
+  }
 }
 
 void SwimMember::tick_relays(int64_t now_us, SwimOutput& out) {

@@ -110,9 +110,11 @@ void SwimService::flush(SwimOutput& out) {
       fields["hostname"] = m->hostname;
       fields["address"] = m->address.to_string();
     }
+    note_evidence(e, fields);
     env_.log.info(fmt::format("member_{}", member_event_name(e.kind)), fields);
     if (observer_) observer_(e);
   }
+  refresh_evidence();
   update_gauges();
 }
 

@@ -45,6 +45,7 @@
 #include <nlohmann/json.hpp>
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <string_view>
 
@@ -136,7 +137,26 @@ class SwimService {
   //  "counters": {...}}
   nlohmann::json status() const;
 
+  // Live reconfiguration (SwimMember::reconfigure): knobs and seeds; the
+  // caller (Node::reload) refuses members_max / identity_policy changes.
+  void reconfigure(const SwimConfig& config, std::vector<Address> seeds);
+  // Verdict evidence (swim_evidence.cpp): member_suspect and member_failed
+  // log lines carry an "evidence" object — who accused (hostname and id),
+  // whether our own probe failed and how many indirect probes were asked
+  // and answered nack, the independent confirmations (and how many were
+  // expected), how long the suspicion lasted and our local health. The
+  // last verdict's evidence per member is kept (bounded by the member
+  // table) for `meshctl why`: null if there is none.
+  nlohmann::json verdict_evidence(const NodeId& id) const;
+
  private:
+  // Adds e's evidence to its log fields and updates the record.
+  void note_evidence(const MemberEvent& e, nlohmann::json& fields);
+  // Refreshes the evidence of every member we still suspect (confirmations
+  // arrive after the suspect event; the suspicion is gone by the failed one).
+  void refresh_evidence();
+  nlohmann::json evidence_json(const SuspicionEvidence& e) const;
+
   void flush(SwimOutput& out);
   void reject(const IdentityRejection& r);
   void update_gauges();
@@ -158,6 +178,8 @@ class SwimService {
   int64_t& health_;
   int64_t& members_active_;
   int64_t& incarnation_;
+  std::map<NodeId, SuspicionEvidence> suspected_;   // members we suspect: their latest evidence
+  std::map<NodeId, nlohmann::json> verdicts_;        // last suspect/failed verdict per member (<= table)
   std::array<uint64_t*, 6> events_{};  // by MemberEventKind
   ProtocolDriver<SwimMember> driver_;  // last: its fiber uses every member above
 };

@@ -255,7 +255,7 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
                                   "\"membership\" block, docs/operator.md)");
   }
   if (Status s = doc->reject_unknown(root, "", {"name", "listen", "data_dir", "control_socket",
-                                               "log_level", "peers", "membership", "security", "journal"}); !s) {
+                                               "log_level", "metrics_listen", "peers", "membership", "security", "journal"}); !s) {
     return s;
   }
   NodeConfig c;
@@ -275,6 +275,12 @@ Result<NodeConfig> parse_node_config(std::string_view json_text) {
                                               "({} bytes at most): set control_socket", kControlSocketPathBytesMax));
   }
   if (Status s = parse_log_level(*doc, root, c.log_level); !s) return s;
+  if (root.contains("metrics_listen") && root["metrics_listen"] == "off") {
+    c.metrics_listen.reset();
+  } else if (Status s = doc->get_address(root, "", "metrics_listen", c.metrics_listen.emplace(kMetricsListenDefault),
+                                         false); !s) {
+    return doc->error("metrics_listen", "expected \"a.b.c.d:port\" or \"off\"");
+  }
   if (Status s = parse_peers(*doc, c, root, c.peers); !s) return s;
   if (Status s = parse_membership(*doc, root, c.membership); !s) return s;
   if (Status s = parse_security(*doc, root, c.security); !s) return s;

@@ -38,6 +38,8 @@ constexpr size_t kNodeNameBytesMax = 64;
 constexpr size_t kConfigPathBytesMax = 4096;
 // A Unix socket path must fit sockaddr_un::sun_path (108 bytes with NUL).
 constexpr size_t kControlSocketPathBytesMax = 107;
+// meshd's default HTTP /metrics address: loopback only (docs/operator.md).
+inline constexpr Address kMetricsListenDefault{0x7f000001, 9464};
 
 // One configured peer: a SWIM seed (unless membership.seeds is set) and,
 // with public_key, a key pinned for the transport. Its name is what the
@@ -122,6 +124,8 @@ struct NodeConfig {
   std::string data_dir;             // required (io only; the sim ignores it)
   std::string control_socket;       // default: <data_dir>/control.sock
   LogLevel log_level = LogLevel::info;
+  // meshd's Prometheus endpoint (io/http_metrics.h); nullopt: "off".
+  std::optional<Address> metrics_listen = kMetricsListenDefault;
   std::vector<ConfiguredPeer> peers;  // <= kConfigPeersMax
   MembershipConfig membership;        // absent block: defaults
   SecurityConfig security;

@@ -1,5 +1,7 @@
 #include "core/node/json_fields.h"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include <vector>
@@ -118,10 +120,26 @@ Result<JsonDoc> JsonDoc::parse(std::string_view text, std::string_view what) {
   try {
     doc.root_ = nlohmann::json::parse(text.begin(), text.end());
   } catch (const nlohmann::json::parse_error& e) {
-    // Convert the byte offset to a line for a human.
+    // nlohmann's own "at line N, column M" counts from where it stopped:
+    // keep only its description so one line number is given.
+    std::string why = e.what();
+    if (const size_t at = why.find("column "); at != std::string::npos) {
+      if (const size_t colon = why.find(": ", at); colon != std::string::npos) why = why.substr(colon + 2);
+    }
+    // e.byte is the 1-based index of the last byte read. A well-formed
+    // token in the wrong place ("unexpected ...": a missing or trailing
+    // comma) is detected on the token after the mistake, often on the next
+    // line: name the line of the token before it. A malformed token
+    // ("invalid literal", ...) is the mistake itself: name its line.
+    size_t i = std::min<size_t>(e.byte, text.size());
+    auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+    if (why.find("unexpected") != std::string::npos) {
+      while (i > 0 && !space(text[i - 1])) --i;
+      while (i > 0 && space(text[i - 1])) --i;
+    }
     int line = 1;
-    for (size_t i = 0; i < text.size() && i + 1 < e.byte; ++i) line += (text[i] == '\n');
-    return Status(Errc::invalid, fmt::format("{}: line {}: not valid JSON ({})", what, line, e.what()));
+    for (size_t k = 0; k + 1 < i; ++k) line += (text[k] == '\n');
+    return Status(Errc::invalid, fmt::format("{}: line {}: not valid JSON: {}", what, line, why));
   } catch (const nlohmann::json::exception& e) {
     // Valid syntax the parser still refuses, e.g. a number overflowing a
     // double ("1e999", found by the config_json fuzz corpus). No offset.
@@ -141,12 +159,18 @@ int JsonDoc::line_of(const std::string& path) const {
 }
 
 Status JsonDoc::error(const std::string& path, std::string_view message) const {
-  const int line = line_of(path);
-  MESHD_ASSERT(line >= 0);
-  if (line > 0) {
-    return Status(Errc::invalid, fmt::format("{}: line {}: field '{}': {}", what_, line, path, message));
+  // A missing field has no line of its own: name the line of the nearest
+  // enclosing object that has one (the top-level object: line 1), so every
+  // error says "line N: field 'x'".
+  int line = line_of(path);
+  for (std::string parent = path; line == 0 && !parent.empty();) {
+    const size_t cut = parent.find_last_of(".[");
+    parent = cut == std::string::npos ? "" : parent.substr(0, cut);
+    line = parent.empty() ? 1 : line_of(parent);
   }
-  return Status(Errc::invalid, fmt::format("{}: field '{}': {}", what_, path, message));
+  if (line == 0) line = 1;
+  MESHD_ASSERT(line >= 1);
+  return Status(Errc::invalid, fmt::format("{}: line {}: field '{}': {}", what_, line, path, message));
 }
 
 Status JsonDoc::expect_object(const nlohmann::json& value, const std::string& path) const {

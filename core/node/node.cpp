@@ -116,13 +116,7 @@ Status Node::start_membership(Env& upper) {
   }
   self.incarnation = incarnation_ << kSwimIncarnationShift;
   self.instance = incarnation_;
-  std::vector<Address> seeds = mc.seeds;
-  if (seeds.empty()) {
-    for (const auto& p : config_.peers) {
-      if (seeds.size() < membership::kSeedsMax) seeds.push_back(p.address);
-    }
-  }
-  MESHD_ASSERT(seeds.size() <= membership::kSeedsMax);
+  std::vector<Address> seeds = swim_seeds_of(config_);
   MESHD_ASSERT(size_t{self.alt_endpoints.count} + 1 <= membership::kEndpointsMax);
   membership::SwimConfig swim_config = mc.swim;
   // Every SWIM datagram must fit one transport payload (found by the
@@ -176,10 +170,7 @@ Status Node::start_security() {
   transport_->set_twin_handler([this](const crypto::TwinNotice& notice) { on_twin_notice(notice); });
   upper_env_ = std::make_unique<Env>(with_network(base_env(), *transport_));
   MESHD_ASSERT(&upper_env_->network == transport_.get());
-  if (loaded->created) {
-    log().info("identity_created", {{"node_id", loaded->identity.node_id().to_hex()},
-                                       {"ephemeral", sec.ephemeral}});
-  }
+  // identity_created / identity_ephemeral: logged once, by the key store.
   return transport_->start();
 }
 
@@ -200,6 +191,58 @@ Status Node::rotate_key() {
   transport_->rotate_identity(*rotated, *archive_);
   log().info("key_rotated", {{"node_id", rotated->node_id().to_hex()}, {"archived", archive_->entries().size()}});
   return Status::ok();
+}
+
+Status Node::reload(const NodeConfig& next) {
+  if (std::string why = reload_refusal(config_, next); !why.empty()) return Status(Errc::invalid, why);
+  MESHD_ASSERT(node_config_error(next).empty());
+  const bool new_pins = next.security.peer_keys.size() != config_.security.peer_keys.size();
+  config_.log_level = next.log_level;
+  config_.peers = next.peers;
+  config_.membership.seeds = next.membership.seeds;
+  membership::SwimConfig knobs = next.membership.swim;
+  if (swim_) knobs.datagram_bytes_max = swim_->member().config().datagram_bytes_max;  // set by start_membership
+  config_.membership.swim = next.membership.swim;
+  if (swim_) swim_->reconfigure(knobs, swim_seeds_of(config_));
+  env_.log.info("config_reloaded", {{"peers", config_.peers.size()},
+                                    {"seeds", swim_seeds_of(config_).size()},
+                                    {"log_level", log_level_name(config_.log_level)}});
+  if (new_pins) {
+    env_.log.warn("config_reload_pins_deferred",
+                  {{"why", "peers' public_key pins are fixed when the transport starts; new ones apply at the next "
+                           "restart (until then a new peer is first contacted by address, XXpsk3)"}});
+  }
+  return Status::ok();
+}
+
+nlohmann::json Node::why(std::string_view name) const {
+  if (!swim_) return {{"error", "the node has not started"}};
+  std::optional<NodeId> id;
+  for (const ConfiguredPeer& p : config_.peers) {
+    if (p.name != name) continue;
+    for (const auto& [mid, m] : swim_->member().table().members()) {
+      if (m.has_identity && m.address == p.address) id = mid;
+    }
+  }
+  if (!id) id = swim_->resolve_hostname(name);
+  if (!id) {
+    for (const auto& [mid, m] : swim_->member().table().members()) {
+      if ((m.has_identity && m.hostname == name) || mid.to_hex() == name) id = mid;
+    }
+  }
+  if (!id) return {{"error", "no member named '" + std::string(name) + "' (a configured peer name, hostname or id)"}};
+  const membership::Member* m = swim_->member().table().find(*id);
+  nlohmann::json out = {{"ok", true}, {"name", std::string(name)}, {"id", id->to_hex()}};
+  if (m != nullptr) {
+    out["status"] = membership::member_status_name(m->status);
+    out["incarnation"] = m->incarnation;
+    out["state_since_ms_ago"] = (env_.clock.monotonic_us() - m->status_since_us) / kMicrosPerMilli;
+    out["last_heard_ms_ago"] = m->last_heard_us < 0 ? nlohmann::json(nullptr)
+                                                    : nlohmann::json((env_.clock.monotonic_us() - m->last_heard_us) / kMicrosPerMilli);
+  }
+  out["local_health"] = swim_->member().health();
+  out["record"] = swim_->verdict_evidence(*id);
+  return out;
 }
 
 void Node::set_extension(ExtensionHandler on_datagram, std::function<void()> on_stop) {
@@ -341,7 +384,12 @@ nlohmann::json Node::handle_control(const nlohmann::json& request) {
   if (cmd == "transport") return transport_ ? transport_->status() : nlohmann::json{{"error", "plaintext mode"}};
   if (cmd == "members") return swim_ ? swim_->status() : nlohmann::json{{"error", "the node has not started"}};
   if (cmd == "announce") return announce(request);
-  return {{"error", "unknown command '" + cmd + "' (try status, peers, members, announce, transport)"}};
+  if (cmd == "why") {
+    auto name = request.find("name");
+    if (name == request.end() || !name->is_string()) return {{"error", "why needs {\"name\": \"<member>\"}"}};
+    return why(name->get<std::string>());
+  }
+  return {{"error", "unknown command '" + cmd + "' (try status, peers, members, announce, transport, why)"}};
 }
 
 nlohmann::json Node::announce(const nlohmann::json& request) {

@@ -50,6 +50,7 @@
 //   announce -> re-announce (optional "capabilities": [names]); {"result":
 //               changed|refreshed|throttled|not_running, "incarnation", ...}
 //   transport -> the transport's status (sessions, drops by reason)
+//   why     -> {"name": N}: why() below
 //   unknown -> {"error": "unknown command ..."}
 #pragma once
 
@@ -63,6 +64,7 @@
 #include "core/env/env.h"
 #include "core/membership/swim_service.h"
 #include "core/node/config.h"
+#include "core/node/reload.h"
 
 namespace meshd {
 
@@ -119,6 +121,14 @@ class Node {
   // Rotates the identity key (KeyArchive keeps the old one for the grace
   // period); Errc::invalid in plaintext mode or before start().
   Status rotate_key();
+  // Live reload (core/node/reload.h): applies what can change while
+  // running; Errc::invalid naming the first field that cannot (nothing is
+  // applied then). The host applies log_level to its Log.
+  Status reload(const NodeConfig& next);
+  // `meshctl why NAME`: the member's state and the evidence behind its
+  // last verdict (SwimService::verdict_evidence); NAME is a configured
+  // peer name, a hostname or a NodeId in hex.
+  nlohmann::json why(std::string_view name) const;
 
  private:
   void on_datagram(const Address& from, std::span<const uint8_t> bytes);

@@ -40,6 +40,9 @@ void SecureTransport::on_output(TransportOutput& out) {
   for (const crypto::TwinNotice& notice : out.twins) {
     if (twin_handler_) twin_handler_(notice);
   }
+  for (const HandshakeRefusal& r : out.refusals) {
+    if (refusal_observer_) refusal_observer_(r.from, r.reason);
+  }
   for (const Delivery& d : out.deliver) {
     if (handler_) handler_(d.address, d.bytes);
   }

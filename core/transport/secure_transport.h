@@ -72,6 +72,12 @@ class SecureTransport final : public Network {
   // Called (loop context) for every authenticated twin notice.
   using TwinHandler = std::function<void(const crypto::TwinNotice&)>;
   void set_twin_handler(TwinHandler handler) { twin_handler_ = std::move(handler); }
+  // Operator evidence (meshd's logs; never behaviour): called for every
+  // handshake packet refused (the drop reason and its source) and for
+  // every handshake attempt that ended without a session (reason
+  // wire::DropReason::none: it timed out unanswered). Unset: nothing.
+  using HandshakeRefusalObserver = std::function<void(const Address& from, wire::DropReason reason)>;
+  void set_handshake_refusal_observer(HandshakeRefusalObserver observer) { refusal_observer_ = std::move(observer); }
 
   // Key rotation: the new identity (same NodeId) and the archive holding
   // the old key; live sessions continue, new handshakes use the new key.
@@ -101,6 +107,7 @@ class SecureTransport final : public Network {
   TransportMachine machine_;
   ReceiveHandler handler_;
   TwinHandler twin_handler_;
+  HandshakeRefusalObserver refusal_observer_;
   std::array<uint64_t*, kTransportCounts> counts_{};
   ProtocolDriver<TransportMachine> driver_;  // last: its fiber uses the members above
 };

@@ -264,6 +264,7 @@ void TransportMachine::handle(int64_t now_us, crypto::HandshakeOutput& hs, Outpu
           MESHD_ASSERT(it->second.queue.empty());
         }
         out.logs.push_back({LogLevel::debug, "handshake_failed", {{"peer", e.address.to_string()}}});
+        out.refusals.push_back({e.address, DropReason::none});
         break;
       }
       case crypto::HandshakeEventKind::peer_key_learned:
@@ -290,6 +291,7 @@ DropReason TransportMachine::on_datagram(int64_t now_us, const Address& from, st
   if (packet.header.type == wire::PacketType::transport) return on_transport_packet(now_us, from, packet, out);
   crypto::HandshakeOutput hs = manager_.on_handshake_packet(from, packet, now_us, wall_us_());
   const DropReason drop = hs.drop;
+  if (drop != DropReason::none) out.refusals.push_back({from, drop});
   handle(now_us, hs, out);
   // An initiation addressed to a NodeId that is not ours: the sender holds
   // a stale identity for us (we were wiped and re-keyed). If it is also

@@ -178,11 +178,20 @@ struct TransportLogLine {
   nlohmann::json fields;
 };
 
+// Operator evidence, never behaviour: a handshake packet refused (its drop
+// reason and source), or a handshake attempt that ended without a session
+// (reason wire::DropReason::none: it timed out unanswered).
+struct HandshakeRefusal {
+  Address from;
+  wire::DropReason reason = wire::DropReason::none;
+};
+
 struct TransportOutput {
   std::vector<Datagram> send;          // to the lower network, in order
   std::vector<Delivery> deliver;       // to the upper layer, in order
   std::vector<crypto::TwinNotice> twins;
   std::vector<TransportLogLine> logs;
+  std::vector<HandshakeRefusal> refusals;
 };
 
 class TransportMachine {

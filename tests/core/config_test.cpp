@@ -44,7 +44,16 @@ TEST_CASE("config: errors name the field and the line", "[config]") {
   CHECK(error_of(bad) ==
         "config: line 7: field 'peers[1].address': expected \"a.b.c.d:port\", got \"127.0.0.1:99999\"");
 
-  CHECK(error_of(R"({"name": "a", "data_dir": "/x"})") == "config: field 'listen': required field missing");
+  // A missing field names its enclosing object's line.
+  CHECK(error_of(R"({"name": "a", "data_dir": "/x"})") == "config: line 1: field 'listen': required field missing");
+  CHECK(error_of("{\"name\": \"a\", \"listen\": \"1.2.3.4:5\", \"data_dir\": \"/x\",\n\"peers\": [\n  {\"name\": \"b\"}]}") ==
+        "config: line 3: field 'peers[0].address': required field missing");
+  // Syntax errors name the line of the mistake: a missing comma at the end
+  // of line 2 (found at line 3's key), a trailing comma on line 2, and a
+  // malformed literal on its own line.
+  CHECK(error_of("{\n\"name\": \"a\"\n\"listen\": \"1.2.3.4:5\"}").rfind("config: line 2: not valid JSON: ", 0) == 0);
+  CHECK(error_of("{\n\"name\": \"a\",\n}").rfind("config: line 2: not valid JSON: ", 0) == 0);
+  CHECK(error_of("{\n\"name\": \"a\",\n\"listen\": nope}").rfind("config: line 3: not valid JSON: ", 0) == 0);
   // A number overflowing a double is valid syntax nlohmann still rejects
   // (out_of_range, not parse_error): found by the config_json fuzz corpus.
   CHECK(error_of(R"({"name": "a", "x": -1e999})").rfind("config: not valid JSON (", 0) == 0);
@@ -58,7 +67,7 @@ TEST_CASE("config: errors name the field and the line", "[config]") {
         "config: line 2: field 'liveness': no longer supported: SWIM is the failure detector (tune it in the "
         "\"membership\" block, docs/operator.md)");
   CHECK(error_of("{\n\"name\": \"a\",\n  \"listen\": ").find("line 3: not valid JSON") != std::string::npos);
-  CHECK(error_of("[1,2]") == "config: field '(top level)': expected an object, got array");
+  CHECK(error_of("[1,2]") == "config: line 1: field '(top level)': expected an object, got array");
   CHECK(error_of(R"({"name": "a/b", "listen": "1.2.3.4:5", "data_dir": "/x"})")
             .find("field 'name'") != std::string::npos);
 }

@@ -63,22 +63,30 @@ TEST_CASE("JsonLog: one parseable JSON object per line", "[io][log]") {
   const auto lines = mem.lines();
   REQUIRE(lines.size() == 4);
   const auto first = nlohmann::json::parse(lines[0]);
-  CHECK(first["ts"] == "2026-11-22T05:38:37.123Z");
+  CHECK(first["time"] == "2026-11-22T05:38:37.123Z");
   CHECK(first["level"] == "info");
   CHECK(first["event"] == "peer_up");
-  CHECK(first["peer"] == "n2");
-  CHECK(first["rtt_us"] == 1234);
-  CHECK(first["note"] == "line1\nline2");  // escaped, still one line
-  // The envelope comes first, in a fixed order.
-  CHECK(lines[0].rfind("{\"ts\":", 0) == 0);
+  CHECK(first["node"].is_null());  // no set_node() yet
+  CHECK(first["fields"]["peer"] == "n2");
+  CHECK(first["fields"]["rtt_us"] == 1234);
+  CHECK(first["fields"]["note"] == "line1\nline2");  // escaped, still one line
+  // The envelope: exactly time, level, event, node, fields, in that order.
+  CHECK(lines[0].rfind("{\"time\":", 0) == 0);
   CHECK(lines[0].find("\"level\"") < lines[0].find("\"event\""));
+  CHECK(lines[0].find("\"node\"") < lines[0].find("\"fields\""));
+  CHECK(first.size() == 5);
 
-  CHECK(nlohmann::json::parse(lines[1])["level"] == "warn");
-  CHECK(nlohmann::json::parse(lines[2])["fields"] == nlohmann::json::array({1, 2}));
+  const auto second = nlohmann::json::parse(lines[1]);
+  CHECK(second["level"] == "warn");
+  CHECK(second["fields"] == nlohmann::json::object());
+  CHECK(nlohmann::json::parse(lines[2])["fields"]["value"] == nlohmann::json::array({1, 2}));
   const auto forged = nlohmann::json::parse(lines[3]);
   CHECK(forged["event"] == "forged");
   CHECK(forged["level"] == "info");
-  CHECK(forged["field_event"] == "evil");
+  CHECK(forged["fields"]["event"] == "evil");  // inside fields: cannot forge the envelope
+  log.set_node("n7");
+  log.info("named");
+  CHECK(nlohmann::json::parse(mem.lines().back())["node"] == "n7");
 }
 
 TEST_CASE("JsonLog: invalid UTF-8 is replaced, never thrown", "[io][log]") {

@@ -22,10 +22,12 @@
 #include <fstream>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "io/control.h"
 #include "io/fd.h"
 #include "tests/io/io_test_util.h"
 
@@ -172,6 +174,28 @@ inline nlohmann::json peers_json(const std::vector<NodeSpec>& nodes, const NodeS
     peers.push_back({{"name", other.name}, {"address", "127.0.0.1:" + std::to_string(other.port)}});
   }
   return peers;
+}
+
+// SWIM at test speed: a crash is declared failed within a few seconds.
+inline const nlohmann::json kFastMembership = {{"protocol_period_ms", 200}, {"probe_timeout_ms", 80},
+                                               {"gossip_interval_ms", 50}, {"push_pull_interval_ms", 1000},
+                                               {"join_retry_ms", 200}};
+
+// The member status (`meshctl peers`: alive, suspect, failed, left,
+// unknown) `node` reports, by peer name; empty if unreachable.
+inline std::map<std::string, std::string> peer_states(const NodeSpec& node) {
+  std::map<std::string, std::string> out;
+  auto status = control_call(node.socket(), {{"cmd", "status"}}, 1000);
+  if (!status || !status->contains("peers")) return out;
+  for (const nlohmann::json& p : (*status)["peers"]) out[p["name"].get<std::string>()] = p["status"];
+  return out;
+}
+
+// Every node's stderr, for a failure message.
+inline std::string all_logs(const std::vector<NodeSpec>& nodes) {
+  std::string out;
+  for (const NodeSpec& n : nodes) out += "--- " + n.name + " stderr:\n" + slurp(n.log_path());
+  return out;
 }
 
 }  // namespace meshd::io::test

@@ -74,11 +74,7 @@ TEST_CASE("meshd membership: converge, kill -9 -> failed, restart -> higher inca
   };
   std::vector<std::unique_ptr<Process>> procs;
   for (const NodeSpec& n : nodes) procs.push_back(start(n));
-  auto logs = [&] {
-    std::string out;
-    for (const NodeSpec& n : nodes) out += "--- " + n.name + " stderr:\n" + slurp(n.log_path());
-    return out;
-  };
+  auto logs = [&] { return all_logs(nodes); };
   // Every live node other than `who` (index `who_index`) and `except`.
   auto others = [&](size_t who_index, size_t except = SIZE_MAX) {
     std::vector<size_t> v;

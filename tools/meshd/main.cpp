@@ -1,221 +1,178 @@
 // meshd: the production mesh node.
 //
-//   meshd --config node.json [--log-level debug|info|warn|error]
+//   meshd [run] --config FILE [--log-level debug|info|warn|error]
+//   meshd key show|generate|rotate --config FILE
+//   meshd --version | meshd [VERB] --help
 //
-// Reads and validates the config (any problem: one line on stderr naming
-// the field and line, exit 2), builds the production Env (io/node_host.h),
-// starts the Node, serves the control socket (the node's commands plus
-// "metrics"), and runs the event loop. SIGTERM/SIGINT stop the node (with
-// SWIM always on: a graceful leave, the loop running until `left` has been
-// gossiped, at most the membership layer's drain bound; a second signal
-// ends it at once), let its cancelled fibers finish, remove the control
-// socket and exit 0.
-// Other exit codes: 1 when the environment fails (port in use, data
-// directory unusable, node start failure, event loop failure).
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <csignal>
+// run (the default verb): reads and validates the config (any problem: one
+// JSON line on stderr, event "config_invalid", naming file, line and field;
+// exit 2), builds the production Env (io/node_host.h), starts the Node and
+// serves (tools/meshd/serve.h) until SIGTERM/SIGINT (graceful leave, exit 0);
+// SIGHUP reloads the config. Everything on stderr is a JSON line in the
+// schema of io/json_log.h, startup errors included; --help and --version
+// print plain text on stdout and exit 0.
+// Exit codes (exit_codes.h): 0 clean stop, 1 environment failure, 2 usage
+// or configuration error.
 #include <cstdio>
-#include <cstring>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "core/node/config.h"
+#include "core/env/assert.h"
 #include "core/node/node.h"
-#include "io/control.h"
-#include "io/fd.h"
-#include "io/host_fingerprint.h"
+#include "io/build_info.h"
+#include "io/clock.h"
 #include "io/json_log.h"
 #include "io/node_host.h"
+#include "tools/meshd/config_load.h"
+#include "tools/meshd/exit_codes.h"
+#include "tools/meshd/key_cmd.h"
+#include "tools/meshd/serve.h"
 
 namespace {
 
-constexpr int kExitOk = 0;
-constexpr int kExitRuntimeError = 1;
-constexpr int kExitConfigError = 2;
-// A config file is a few KiB; a bigger one is a mistake (wrong file).
-constexpr size_t kConfigBytesMax = 1024 * 1024;
-constexpr int64_t kShutdownPollUs = 10'000;  // how often shutdown checks the leave finished
+using namespace meshd::tools;
+
+constexpr const char* kHelpMain =
+    "usage: meshd [run] --config FILE [--log-level debug|info|warn|error]\n"
+    "       meshd key show|generate|rotate --config FILE\n"
+    "       meshd --version\n"
+    "       meshd VERB --help\n"
+    "\n"
+    "verbs:\n"
+    "  run       run the node (the default): JSON log lines on stderr; SIGTERM/SIGINT leave\n"
+    "            gracefully and exit 0; SIGHUP reloads the config (docs/operator.md)\n"
+    "  key       show, generate or rotate the node's identity key\n"
+    "\n"
+    "exit codes: 0 clean stop, 1 environment failure, 2 usage or configuration error\n";
+constexpr const char* kHelpRun =
+    "usage: meshd run --config FILE [--log-level debug|info|warn|error]\n"
+    "  --config FILE       the node's JSON config (docs/operator.md, \"Configuration\")\n"
+    "  --log-level LEVEL   overrides the config's log_level (also across reloads)\n"
+    "signals: SIGTERM/SIGINT graceful leave then exit 0; SIGHUP reload the config\n";
+constexpr const char* kHelpKey =
+    "usage: meshd key show|generate|rotate --config FILE\n"
+    "  show      print node_id, public_key (what peers pin), fingerprint and a peers entry (JSON)\n"
+    "  generate  create the key file if there is none (never replaces one)\n"
+    "  rotate    new key, same NodeId, old key archived; a running node rotates itself and\n"
+    "            tells its peers, a stopped one has its files rotated offline\n";
 
 struct Args {
+  std::string verb = "run";
+  std::string key_verb;
   std::string config_path;
-  std::string log_level;  // empty: the config's log_level
+  std::string log_level;
+  bool help = false;
+  bool version = false;
 };
 
-int usage(const char* why) {
-  if (why != nullptr) std::fprintf(stderr, "meshd: %s\n", why);
-  std::fprintf(stderr, "usage: meshd --config node.json [--log-level debug|info|warn|error]\n");
+// The node's name for the assertion report (set once the config is read).
+std::string g_node_name;
+
+// A failed invariant is reported as a JSON line like every other (stderr
+// carries JSON lines only), then the process aborts.
+void report_assertion(const char* expr, const char* file, int line, const char* msg) {
+  meshd::io::RealClock clock;
+  meshd::io::JsonLog log(clock, stderr, meshd::LogLevel::error);
+  log.set_node(g_node_name);
+  log.error("assertion_failed", {{"expr", expr}, {"file", file}, {"line", line}, {"message", msg ? msg : ""}});
+}
+
+int usage_error(meshd::io::JsonLog& log, const std::string& why, const char* help) {
+  log.error("usage_error", {{"error", why}, {"usage", help}});
   return kExitConfigError;
 }
 
-// Returns the exit code on failure, -1 to continue.
-int parse_args(int argc, char** argv, Args& out) {
+// Returns an exit code to stop with, or -1 to continue.
+int parse_args(int argc, char** argv, Args& out, meshd::io::JsonLog& log) {
+  std::vector<std::string_view> words;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (arg == "--help" || arg == "-h") {
-      usage(nullptr);
-      return kExitOk;
+      out.help = true;
+    } else if (arg == "--version" || arg == "-V") {
+      out.version = true;
+    } else if (arg == "--config" || arg == "--log-level") {
+      if (i + 1 >= argc) return usage_error(log, "missing value after " + std::string(arg), kHelpMain);
+      (arg == "--config" ? out.config_path : out.log_level) = argv[++i];
+    } else if (arg.size() > 1 && arg[0] == '-') {
+      return usage_error(log, "unknown option " + std::string(arg), kHelpMain);
+    } else {
+      words.push_back(arg);
     }
-    if (arg != "--config" && arg != "--log-level") return usage(("unknown argument " + std::string(arg)).c_str());
-    if (i + 1 >= argc) return usage(("missing value after " + std::string(arg)).c_str());
-    (arg == "--config" ? out.config_path : out.log_level) = argv[++i];
   }
-  if (out.config_path.empty()) return usage("--config is required");
-  return -1;
-}
-
-meshd::Result<std::string> read_text_file(const std::string& path) {
-  meshd::io::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd.valid()) return meshd::Status(meshd::Errc::not_found, std::strerror(errno));
-  std::string text;
-  char chunk[4096];
-  while (true) {
-    const ssize_t n = ::read(fd.get(), chunk, sizeof(chunk));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return meshd::Status(meshd::Errc::io_error, std::strerror(errno));
-    if (n == 0) return text;
-    text.append(chunk, static_cast<size_t>(n));
-    if (text.size() > kConfigBytesMax) return meshd::Status(meshd::Errc::too_large, "larger than 1 MiB");
+  if (!words.empty()) out.verb = std::string(words[0]);
+  if (out.verb != "run" && out.verb != "key") {
+    return usage_error(log, "unknown verb '" + out.verb + "' (run, key)", kHelpMain);
   }
-}
-
-
-// Fills in what core cannot read itself: the PSK file and the host
-// fingerprint. Returns an exit code on error, -1 to continue.
-int load_security(meshd::NodeConfig& config) {
-  meshd::SecurityConfig& sec = config.security;
-  if (sec.plaintext) return -1;
-  if (!sec.psk_file.empty()) {
-    struct stat st {};
-    if (::stat(sec.psk_file.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
-      std::fprintf(stderr, "meshd: security.psk_file %s is readable by group or others; chmod 600 it\n",
-                   sec.psk_file.c_str());
-      return kExitConfigError;
-    }
-    auto text = read_text_file(sec.psk_file);
-    if (!text) {
-      std::fprintf(stderr, "meshd: cannot read security.psk_file '%s': %s\n", sec.psk_file.c_str(),
-                   text.status().message().c_str());
-      return kExitConfigError;
-    }
-    auto psk = meshd::parse_psk_hex(*text);
-    if (!psk) {
-      std::fprintf(stderr, "meshd: security.psk_file '%s': expected 64 hex digits\n", sec.psk_file.c_str());
-      return kExitConfigError;
-    }
-    sec.psk = *psk;
+  if (out.verb == "key" && words.size() >= 2) out.key_verb = std::string(words[1]);
+  const size_t words_max = out.verb == "key" ? 2 : 1;
+  if (words.size() > words_max) return usage_error(log, "unexpected argument " + std::string(words.back()), kHelpMain);
+  if (out.version) {
+    std::printf("%s\n", meshd::io::version_line("meshd").c_str());
+    return kExitOk;
   }
-  if (sec.host_fingerprint.empty()) sec.host_fingerprint = meshd::io::host_fingerprint();
-  if (sec.host_fingerprint.empty() && !sec.ephemeral) {
-    std::fprintf(stderr, "meshd: warning: no host fingerprint (/etc/machine-id, physical MAC): "
-                         "clone detection is off\n");
+  if (out.help) {
+    std::fputs(out.verb == "key" ? kHelpKey : (words.empty() ? kHelpMain : kHelpRun), stdout);
+    return kExitOk;
+  }
+  if (out.verb == "key") {
+    if (out.key_verb != "show" && out.key_verb != "generate" && out.key_verb != "rotate") {
+      return usage_error(log, "meshd key needs show, generate or rotate", kHelpKey);
+    }
+    if (!out.log_level.empty()) return usage_error(log, "--log-level is for meshd run", kHelpKey);
+  }
+  if (out.config_path.empty()) return usage_error(log, "--config is required", kHelpMain);
+  if (!out.log_level.empty() && !meshd::io::parse_log_level(out.log_level)) {
+    return usage_error(log, "--log-level expects debug, info, warn or error", kHelpRun);
   }
   return -1;
-}
-
-// Serves the control socket and runs the loop until a termination signal.
-// Returns the process exit code.
-int serve(meshd::io::NodeHost& host, meshd::Node& node, const meshd::NodeConfig& config) {
-  meshd::io::EventLoop& loop = host.loop();
-  meshd::Log& log = host.log();
-  auto control = meshd::io::ControlServer::open(
-      loop, config.control_socket, [&](const nlohmann::json& request) -> nlohmann::json {
-        if (request["cmd"] == "metrics") {
-          return {{"ok", true}, {"text", host.metrics().render_prometheus()}};
-        }
-        return node.handle_control(request);
-      });
-  if (!control) {
-    std::fprintf(stderr, "meshd: control socket: %s\n", control.status().to_string().c_str());
-    return kExitRuntimeError;
-  }
-  bool stop_requested = false;
-  if (meshd::Status s = loop.watch_termination_signals([&](int signo) {
-        log.info("shutdown_requested", {{"signal", signo == SIGTERM ? "SIGTERM" : "SIGINT"}});
-        const bool second = stop_requested;
-        stop_requested = true;
-        node.stop();  // a graceful leave (SWIM gossips `left`), stopped() later
-        if (node.stopped() || second) {
-          // Posted behind the fibers node.stop() cancelled, so they finish
-          // (ready work runs FIFO) before the loop ends.
-          host.runtime().post([&loop] { loop.stop(); });
-          return;
-        }
-        // Keep the loop running while the `left` gossip drains (bounded by
-        // the membership layer's kLeaveDrainMaxUs); a second signal ends
-        // it at once.
-        auto waiter = host.runtime().spawn("shutdown", [&node, &loop, &host] {
-          while (!node.stopped()) {
-            if (!host.runtime().sleep_for(kShutdownPollUs)) return;
-          }
-          host.runtime().post([&loop] { loop.stop(); });
-        });
-        if (!waiter) host.runtime().post([&loop] { loop.stop(); });
-      });
-      !s) {
-    std::fprintf(stderr, "meshd: signals: %s\n", s.to_string().c_str());
-    return kExitRuntimeError;
-  }
-  if (meshd::Status s = node.start(); !s) {
-    std::fprintf(stderr, "meshd: node start failed: %s\n", s.to_string().c_str());
-    return kExitRuntimeError;
-  }
-  log.info("meshd_ready", {{"listen", host.network().local_address().to_string()},
-                           {"control_socket", config.control_socket},
-                           {"data_dir", config.data_dir}});
-  if (meshd::Status s = loop.run(); !s) {
-    log.error("event_loop_failed", {{"error", s.to_string()}});
-    return kExitRuntimeError;
-  }
-  return kExitOk;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  meshd::set_assert_reporter(report_assertion);
+  meshd::io::RealClock clock;
+  meshd::io::JsonLog startup_log(clock, stderr, meshd::LogLevel::info);
   Args args;
-  if (int code = parse_args(argc, argv, args); code >= 0) return code;
+  if (int code = parse_args(argc, argv, args, startup_log); code >= 0) return code;
+  if (args.verb == "key") return key_command(args.key_verb, args.config_path, startup_log);
 
-  auto text = read_text_file(args.config_path);
-  if (!text) {
-    std::fprintf(stderr, "meshd: cannot read config '%s': %s\n", args.config_path.c_str(),
-                 text.status().message().c_str());
+  LoadedConfig loaded;
+  ConfigError error;
+  std::vector<std::string> warnings;
+  if (!load_config(args.config_path, loaded, error, warnings)) {
+    startup_log.error("config_invalid", error.fields());
     return kExitConfigError;
   }
-  auto parsed = meshd::parse_node_config(*text);
-  if (!parsed) {
-    std::fprintf(stderr, "meshd: %s: %s\n", args.config_path.c_str(),
-                 parsed.status().message().c_str());
-    return kExitConfigError;
-  }
-  meshd::NodeConfig config = std::move(*parsed);
-  if (int code = load_security(config); code >= 0) return code;
-  if (!args.log_level.empty()) {
-    auto level = meshd::io::parse_log_level(args.log_level);
-    if (!level) return usage("--log-level expects debug, info, warn or error");
-    config.log_level = *level;
-  }
+  meshd::NodeConfig& config = loaded.config;
+  g_node_name = config.name;
+  if (!args.log_level.empty()) config.log_level = *meshd::io::parse_log_level(args.log_level);
 
   auto host_or = meshd::io::NodeHost::create({config.listen, config.data_dir, config.log_level});
   if (!host_or) {
-    std::fprintf(stderr, "meshd: %s\n", host_or.status().to_string().c_str());
+    startup_log.set_node(config.name);
+    const std::string msg = host_or.status().to_string();
+    const bool port = msg.find("bind") != std::string::npos;
+    startup_log.error("host_start_failed", {{"file", args.config_path},
+                                            {"line", config_line_of(loaded.text, port ? "listen" : "data_dir")},
+                                            {"field", port ? "listen" : "data_dir"},
+                                            {"error", msg}});
     return kExitRuntimeError;
   }
   meshd::io::NodeHost& host = **host_or;
+  meshd::io::JsonLog& log = host.log();
+  log.set_node(config.name);
+  for (const std::string& w : warnings) log.warn("startup_warning", {{"warning", w}});
   int exit_code;
   {
     meshd::Node node(host.env(), config);
-    exit_code = serve(host, node, config);
+    exit_code = serve(host, node, loaded, {args.config_path, args.log_level});
     node.stop();
     // No fiber may outlive the Node it points into.
     host.runtime().kill_all();
   }
-  meshd::Log& log = host.log();
   log.info("meshd_exit", {{"code", exit_code}});
   return exit_code;
 }

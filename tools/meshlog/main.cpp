@@ -27,6 +27,7 @@
 
 #include "core/storage/append_log.h"
 #include "core/storage/inspect.h"
+#include "io/build_info.h"
 #include "io/posix_disk.h"
 
 using namespace meshd;
@@ -36,9 +37,9 @@ namespace {
 
 constexpr int kExitOk = 0, kExitProblem = 1, kExitUsage = 2;
 
-int usage(const std::string& why = {}) {
+int usage(const std::string& why = {}, FILE* out = stderr) {
   if (!why.empty()) std::fprintf(stderr, "meshlog: %s\n", why.c_str());
-  std::fprintf(stderr,
+  std::fprintf(out,
                "usage: meshlog dump DIR [--from SEQ] [--json] [--prefix P]\n"
                "       meshlog verify DIR [--prefix P]\n"
                "       meshlog repair DIR --truncate-after-corruption [--prefix P]\n"
@@ -230,6 +231,15 @@ int cmd_bench(const Args& a, Disk& disk) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The CLI convention (io/build_info.h): --version and VERB --help exit 0.
+  if (io::argv_has(argc, argv, "--version", "-V")) {
+    std::printf("%s\n", io::version_line("meshlog").c_str());
+    return kExitOk;
+  }
+  if (io::argv_has(argc, argv, "--help", "-h")) {
+    usage({}, stdout);
+    return kExitOk;
+  }
   if (argc < 3) return usage();
   Args a;
   a.cmd = argv[1];

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "io/build_info.h"
 #include "tools/meshsim/commands.h"
 #include "tools/meshsim/seed_run.h"
 
@@ -39,6 +40,15 @@ void usage(FILE* to) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The CLI convention (io/build_info.h): --version and VERB --help exit 0.
+  if (meshd::io::argv_has(argc, argv, "--version", "-V")) {
+    std::printf("%s\n", meshd::io::version_line("meshsim").c_str());
+    return 0;
+  }
+  if (meshd::io::argv_has(argc, argv, "--help", "-h")) {
+    usage(stdout);
+    return 0;
+  }
   if (argc < 2) {
     usage(stderr);
     return 2;
