@@ -291,7 +291,9 @@ DropReason TransportMachine::on_datagram(int64_t now_us, const Address& from, st
   if (packet.header.type == wire::PacketType::transport) return on_transport_packet(now_us, from, packet, out);
   crypto::HandshakeOutput hs = manager_.on_handshake_packet(from, packet, now_us, wall_us_());
   const DropReason drop = hs.drop;
-  if (drop != DropReason::none) out.refusals.push_back({from, drop});
+  // A collision is the protocol working (both sides initiated; one wins),
+  // not a refusal an operator should hear about.
+  if (drop != DropReason::none && drop != DropReason::handshake_collision) out.refusals.push_back({from, drop});
   handle(now_us, hs, out);
   // An initiation addressed to a NodeId that is not ours: the sender holds
   // a stale identity for us (we were wiped and re-keyed). If it is also

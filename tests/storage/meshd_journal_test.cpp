@@ -24,9 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-const json kFastMembership = {{"protocol_period_ms", 200}, {"probe_timeout_ms", 80}, {"gossip_interval_ms", 50},
-                              {"push_pull_interval_ms", 1000}, {"join_retry_ms", 200}};
-
 meshd::test::Exec meshlog(const std::string& args) {
   return meshd::test::run_command(std::string(MESHD_BINARY_DIR) + "/tools/meshlog " + args + " 2>&1");
 }
